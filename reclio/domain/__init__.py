@@ -1,0 +1,69 @@
+"""reclio's domain: frozen values that cross every port. Imports nothing else of reclio."""
+
+from reclio.domain.feeds import (
+    Attempt,
+    ContentType,
+    Feed,
+    FeedSource,
+    FeedsResponse,
+    Outcome,
+    TmdbQuerySource,
+    TraktListSource,
+)
+from reclio.domain.genres import MOVIE_GENRES, TV_GENRES, genre_name, genre_table
+from reclio.domain.ids import ItemRef, MediaType
+from reclio.domain.interactions import (
+    ActivityStamp,
+    Interaction,
+    InteractionKind,
+    PlaybackProgress,
+    normalize_rating,
+)
+from reclio.domain.lists import AccountLimits, ListDiff, ListHandle, ManagedList, ManagedListKind
+from reclio.domain.results import WriteResult
+from reclio.domain.titles import CatalogRecord, Genre, Title
+from reclio.domain.users import (
+    Anchor,
+    CadenceTier,
+    GenreScore,
+    Preferences,
+    TasteProfile,
+    UserState,
+)
+
+__all__ = [
+    "MOVIE_GENRES",
+    "TV_GENRES",
+    "AccountLimits",
+    "ActivityStamp",
+    "Anchor",
+    "Attempt",
+    "CadenceTier",
+    "CatalogRecord",
+    "ContentType",
+    "Feed",
+    "FeedSource",
+    "FeedsResponse",
+    "Genre",
+    "GenreScore",
+    "Interaction",
+    "InteractionKind",
+    "ItemRef",
+    "ListDiff",
+    "ListHandle",
+    "ManagedList",
+    "ManagedListKind",
+    "MediaType",
+    "Outcome",
+    "PlaybackProgress",
+    "Preferences",
+    "TasteProfile",
+    "Title",
+    "TmdbQuerySource",
+    "TraktListSource",
+    "UserState",
+    "WriteResult",
+    "genre_name",
+    "genre_table",
+    "normalize_rating",
+]

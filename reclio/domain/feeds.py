@@ -1,0 +1,81 @@
+"""ChillLink feed values: what ``/feeds`` answers, and how each row came to be."""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+
+class ContentType(enum.Enum):
+    """ChillLink ``content_type``."""
+
+    MOVIES = "movies"
+    SHOWS = "shows"
+    ALL = "all"
+
+
+@attrs.frozen
+class TraktListSource:
+    """A row served from a Trakt list: ChillLink ``trakt_list`` with ``{"id": list_id}``."""
+
+    list_id: int
+
+
+@attrs.frozen
+class TmdbQuerySource:
+    """A row served from a TMDB query: ChillLink ``tmdb_query``.
+
+    Attributes:
+        path: TMDB v3 path, e.g. ``/discover/movie``.
+        parameters: Query string without the leading ``?``; may be empty.
+    """
+
+    path: str
+    parameters: str = ""
+
+
+FeedSource = TraktListSource | TmdbQuerySource
+
+
+class Outcome(enum.Enum):
+    """What happened when the chain runner tried one link."""
+
+    SERVED = "served"
+    PASSED = "passed"
+    ERROR = "error"
+
+
+@attrs.frozen
+class Attempt:
+    """One link tried for one feed: its name, what happened, and why."""
+
+    link: str
+    outcome: Outcome
+    detail: str = ""
+
+
+@attrs.frozen
+class Feed:
+    """One ChillLink row.
+
+    Attributes:
+        id: Stable id; the app keys its rows by it.
+        title: What the row is called.
+        source: Where the app fetches the row's titles.
+        content_type: Movies, shows or both.
+        provenance: Each link tried, in order (logs and debugging; not in the JSON).
+    """
+
+    id: str
+    title: str
+    source: FeedSource
+    content_type: ContentType
+    provenance: tuple[Attempt, ...] = attrs.field(default=(), eq=False)
+
+
+@attrs.frozen
+class FeedsResponse:
+    """The body of ``/feeds``: rows in display order."""
+
+    feeds: tuple[Feed, ...] = attrs.field(converter=tuple)

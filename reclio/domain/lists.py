@@ -1,0 +1,109 @@
+"""Managed lists: the Trakt lists reclio writes picks into and feeds point at."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from reclio.domain.ids import ItemRef, MediaType
+
+
+class ManagedListKind(enum.Enum):
+    """The lists reclio manages per user; the value is the list's name on Trakt."""
+
+    RECOMMENDED_MOVIES = "Reclio • Recommended Movies"
+    RECOMMENDED_SHOWS = "Reclio • Recommended Shows"
+    BECAUSE_WATCHED_MOVIES = "Reclio • Because You Watched (Movies)"
+    BECAUSE_WATCHED_SHOWS = "Reclio • Because You Watched (Shows)"
+    CONTINUE_WATCHING = "Reclio • Continue Watching"
+
+    @property
+    def list_name(self) -> str:
+        """The name the list carries on the sink (adopted by name, created if missing)."""
+        return self.value
+
+    @classmethod
+    def recommended(cls, media_type: MediaType) -> ManagedListKind:
+        """The Recommended list for a media type."""
+        if media_type is MediaType.MOVIE:
+            return cls.RECOMMENDED_MOVIES
+        return cls.RECOMMENDED_SHOWS
+
+    @classmethod
+    def because_watched(cls, media_type: MediaType) -> ManagedListKind:
+        """The Because You Watched list for a media type."""
+        if media_type is MediaType.MOVIE:
+            return cls.BECAUSE_WATCHED_MOVIES
+        return cls.BECAUSE_WATCHED_SHOWS
+
+
+@attrs.frozen
+class ListHandle:
+    """A list on the sink, as the sink reports it.
+
+    Attributes:
+        list_id: The sink's id (Trakt's numeric list id); ChillLink points at it.
+        name: The list's name.
+        item_count: How many items it holds now.
+    """
+
+    list_id: int
+    name: str
+    item_count: int = 0
+
+
+@attrs.frozen
+class ListDiff:
+    """What to change on a list so it holds the desired items in the desired order.
+
+    Attributes:
+        add: Items to add, in desired order.
+        remove: Items to remove.
+        order: The full desired order, when the surviving items must be reordered;
+            ``None`` when the order already matches.
+    """
+
+    add: tuple[ItemRef, ...] = ()
+    remove: tuple[ItemRef, ...] = ()
+    order: tuple[ItemRef, ...] | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when applying the diff would change nothing."""
+        return not self.add and not self.remove and self.order is None
+
+
+@attrs.frozen
+class AccountLimits:
+    """What the sink allows this account (Trakt reads them from ``/users/settings``).
+
+    Attributes:
+        max_lists: Personal lists the account may hold.
+        max_items_per_list: Items one list may hold.
+    """
+
+    max_lists: int
+    max_items_per_list: int
+
+
+@attrs.frozen
+class ManagedList:
+    """reclio's record of one materialized list: what it holds and whether the last write worked.
+
+    Attributes:
+        kind: Which managed list.
+        list_id: The sink's list id.
+        item_count: Items the list held after the last write.
+        synced_ok: Whether the last sync that wrote it succeeded.
+        synced_at: When that sync finished.
+        anchor: For Because You Watched lists, the title the picks are similar to.
+    """
+
+    kind: ManagedListKind
+    list_id: int
+    item_count: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    synced_ok: bool = False
+    synced_at: datetime | None = None
+    anchor: ItemRef | None = None

@@ -1,0 +1,121 @@
+"""Catalog titles, with exactly the properties reclio pushes to a recommender."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+
+import attrs
+
+from reclio.domain.ids import ItemRef, MediaType
+
+
+@attrs.frozen
+class Genre:
+    """A TMDB genre: ``id`` goes into discover queries, ``name`` to people and recommenders."""
+
+    id: int
+    name: str
+
+
+def _tuple_of_str(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _tuple_of_genres(values: Iterable[Genre]) -> tuple[Genre, ...]:
+    return tuple(values)
+
+
+@attrs.frozen
+class Title:
+    """One catalog title.
+
+    Stability: caller-stable; fields may be added with defaults.
+
+    Attributes:
+        ref: Which title this is.
+        title: TMDB ``title`` (movies) or ``name`` (shows).
+        overview: TMDB's synopsis, possibly empty.
+        genres: TMDB genres, in TMDB's order.
+        year: From the release or first-air date; ``None`` when TMDB has no date.
+        vote_average: 0 to 10.
+        vote_count: How many votes ``vote_average`` rests on.
+        popularity: TMDB's popularity score.
+        cast: Top five of ``credits.cast`` by billing order.
+        director: Crew job "Director"; for shows the creator when there is none.
+        runtime: Minutes (movies) or typical episode minutes (shows), when known.
+    """
+
+    ref: ItemRef
+    title: str
+    overview: str = ""
+    genres: tuple[Genre, ...] = attrs.field(default=(), converter=_tuple_of_genres)
+    year: int | None = None
+    vote_average: float = 0.0
+    vote_count: int = 0
+    popularity: float = 0.0
+    cast: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
+    director: str | None = None
+    runtime: int | None = None
+
+    @property
+    def media_type(self) -> MediaType:
+        """Movie or show."""
+        return self.ref.media_type
+
+    @property
+    def genre_names(self) -> frozenset[str]:
+        """The recommender's ``genres`` property: a set of names."""
+        return frozenset(genre.name for genre in self.genres)
+
+    def embedding_text(self) -> str:
+        """The text an embedder reads for this title; its hash decides re-embedding."""
+        parts = [self.title]
+        if self.genres:
+            parts.append(", ".join(genre.name for genre in self.genres))
+        if self.overview:
+            parts.append(self.overview)
+        return ". ".join(parts)
+
+    def content_hash(self) -> str:
+        """A stable digest of every property; a changed hash means push the title again."""
+        payload = json.dumps(attrs.asdict(self, value_serializer=_plain), sort_keys=True)
+        return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
+
+    def text_hash(self) -> str:
+        """A stable digest of :meth:`embedding_text`; a changed hash means embed again."""
+        return hashlib.blake2b(self.embedding_text().encode(), digest_size=16).hexdigest()
+
+
+def _plain(_inst: object, _field: object, value: object) -> object:
+    if isinstance(value, ItemRef):
+        return value.item_id
+    return value
+
+
+@attrs.frozen
+class CatalogRecord:
+    """A title as the state store keeps it, with what content sync needs to skip work.
+
+    Attributes:
+        title: The title.
+        content_hash: :meth:`Title.content_hash` when stored.
+        synced_hash: The content hash the recommender last confirmed; ``None`` if never.
+        embedded_hash: The :meth:`Title.text_hash` last embedded; ``None`` if never.
+    """
+
+    title: Title
+    content_hash: str
+    synced_hash: str | None = None
+    embedded_hash: str | None = None
+
+    @classmethod
+    def of(cls, title: Title) -> CatalogRecord:
+        """A fresh record: stored, not yet pushed nor embedded."""
+        return cls(title, title.content_hash())
+
+    @property
+    def needs_push(self) -> bool:
+        """The recommender has not confirmed this version of the title."""
+        return self.synced_hash != self.content_hash

@@ -1,0 +1,163 @@
+"""A user's state: taste, anchors, preferences, managed lists, sync cursor and cadence."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from datetime import datetime
+
+import attrs
+
+from reclio.domain.ids import ItemRef, MediaType
+from reclio.domain.interactions import ActivityStamp
+from reclio.domain.lists import ManagedList, ManagedListKind
+
+_slider = attrs.validators.optional(
+    [attrs.validators.instance_of(int), attrs.validators.ge(0), attrs.validators.le(100)]
+)
+
+
+@attrs.frozen
+class Preferences:
+    """What a user asked for; shapes every TMDB query reclio emits.
+
+    Sliders run 0..100. ``None`` means unset; ``0`` is a real value (the far end of the
+    slider), never "unset".
+
+    Attributes:
+        excluded_movie_genres: TMDB movie genre ids never to request.
+        excluded_show_genres: TMDB TV genre ids never to request.
+        family_safe: No adult titles; movies capped at US PG-13.
+        era: 0 = older titles (up to 2005), 100 = recent (last five years).
+        runtime: 0 = short (up to 100 min), 100 = long (130 min and more).
+        discovery: 0 = well-known titles, 100 = obscure ones (Hidden Gems vote band).
+    """
+
+    excluded_movie_genres: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset)
+    excluded_show_genres: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset)
+    family_safe: bool = False
+    era: int | None = attrs.field(default=None, validator=_slider)
+    runtime: int | None = attrs.field(default=None, validator=_slider)
+    discovery: int | None = attrs.field(default=None, validator=_slider)
+
+    def excluded_genres(self, media_type: MediaType) -> frozenset[int]:
+        """Excluded genre ids for one media type."""
+        if media_type is MediaType.MOVIE:
+            return self.excluded_movie_genres
+        return self.excluded_show_genres
+
+
+@attrs.frozen
+class GenreScore:
+    """How much a user likes one TMDB genre, relative to their other genres (0..1)."""
+
+    genre_id: int
+    score: float
+
+
+def _managed_lists(records: Iterable[ManagedList]) -> tuple[ManagedList, ...]:
+    return tuple(records)
+
+
+def _ranked(scores: Iterable[GenreScore]) -> tuple[GenreScore, ...]:
+    return tuple(sorted(scores, key=lambda s: (-s.score, s.genre_id)))
+
+
+@attrs.frozen
+class TasteProfile:
+    """Genre scores per media type, best first (ties by genre id, so order is stable)."""
+
+    movie_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)
+    show_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)
+
+    def genres(self, media_type: MediaType) -> tuple[GenreScore, ...]:
+        """Genre scores for one media type, best first."""
+        return self.movie_genres if media_type is MediaType.MOVIE else self.show_genres
+
+
+@attrs.frozen
+class Anchor:
+    """A title a feed is about, with the name people read ("Because You Watched {title}")."""
+
+    ref: ItemRef
+    title: str
+
+
+class CadenceTier(enum.Enum):
+    """How often a user is synced, from how much they use the app and Trakt."""
+
+    HOT = "hot"
+    DEFAULT = "default"
+    COLD = "cold"
+    DORMANT = "dormant"
+
+
+@attrs.frozen
+class UserState:
+    """Everything feeds need about one user, and what user sync keeps between runs.
+
+    Stability: caller-stable; fields may be added with defaults.
+
+    Attributes:
+        user_id: reclio's id for the user.
+        taste: Genre scores with recency decay.
+        last_watched_movie: The newest movie in the history (anchor of Because You Watched).
+        last_watched_show: The newest show in the history.
+        highest_rated_movie: The user's best-rated movie (cold-start seed).
+        highest_rated_show: The user's best-rated show.
+        movies_watched: Distinct movies in the history.
+        shows_watched: Distinct shows in the history.
+        preferences: What the user asked for.
+        lists: Records of the managed lists, at most one per kind.
+        history_cursor: Newest interaction timestamp confirmed by the recommender.
+        activity: The last activity stamp seen from the interaction source.
+        activity_moved_at: When the activity stamp last changed (dormancy is measured from it).
+        cadence: The sync tier.
+        next_sync_at: When the user is next due.
+        last_sync_at: When a sync last finished.
+    """
+
+    user_id: str
+    taste: TasteProfile = TasteProfile()
+    last_watched_movie: Anchor | None = None
+    last_watched_show: Anchor | None = None
+    highest_rated_movie: Anchor | None = None
+    highest_rated_show: Anchor | None = None
+    movies_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    shows_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
+    preferences: Preferences = Preferences()
+    lists: tuple[ManagedList, ...] = attrs.field(default=(), converter=_managed_lists)
+    history_cursor: datetime | None = None
+    activity: ActivityStamp | None = None
+    activity_moved_at: datetime | None = None
+    cadence: CadenceTier = CadenceTier.DEFAULT
+    next_sync_at: datetime | None = None
+    last_sync_at: datetime | None = None
+
+    @lists.validator
+    def _one_list_per_kind(self, _attribute: object, value: tuple[ManagedList, ...]) -> None:
+        kinds = [record.kind for record in value]
+        if len(kinds) != len(set(kinds)):
+            msg = f"at most one managed list per kind, got {[k.name for k in kinds]}"
+            raise ValueError(msg)
+
+    def managed_list(self, kind: ManagedListKind) -> ManagedList | None:
+        """The record of one managed list, if the user has it."""
+        return next((record for record in self.lists if record.kind is kind), None)
+
+    def last_watched(self, media_type: MediaType) -> Anchor | None:
+        """The newest watched title of one media type."""
+        if media_type is MediaType.MOVIE:
+            return self.last_watched_movie
+        return self.last_watched_show
+
+    def highest_rated(self, media_type: MediaType) -> Anchor | None:
+        """The best-rated title of one media type."""
+        if media_type is MediaType.MOVIE:
+            return self.highest_rated_movie
+        return self.highest_rated_show
+
+    def with_list(self, record: ManagedList) -> UserState:
+        """A copy with ``record`` replacing any record of the same kind."""
+        others = tuple(r for r in self.lists if r.kind is not record.kind)
+        return attrs.evolve(self, lists=[*others, record])

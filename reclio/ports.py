@@ -1,0 +1,485 @@
+"""The edge of the hexagon: every port reclio's core talks to, in one place.
+
+Ports are small :class:`typing.Protocol` classes over reclio's own frozen domain values.
+Methods that do I/O are ``async``; pure computation (the vector index) is plain.
+
+Two rules hold for every port:
+
+* **Absence is data, failure is an exception.** An unknown title is ``None``; nothing to
+  recommend is an empty sequence. Anything that went wrong raises a
+  :class:`~reclio.errors.SourceError` subclass, never a vendor exception.
+* **Options are keyword-only**, with defaults; pagination, batching limits and rate limits are
+  the adapter's business.
+
+Lifecycle and health are separate capability protocols (:class:`SupportsPing`,
+:class:`SupportsAclose`), runtime-checkable so diagnostics can find them.
+
+Stability: caller-stable; implementer-stable within a minor version (methods may gain
+keyword options with defaults).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from reclio.domain import (
+        AccountLimits,
+        ActivityStamp,
+        CatalogRecord,
+        Interaction,
+        ItemRef,
+        ListDiff,
+        ListHandle,
+        MediaType,
+        PlaybackProgress,
+        Title,
+        UserState,
+        WriteResult,
+    )
+
+    Vectors = npt.NDArray[np.float32]
+    """A 2-D float32 array, one unit-length row per text or item."""
+
+__all__ = [
+    "CandidateList",
+    "CatalogSource",
+    "Embedder",
+    "InteractionSource",
+    "ListSink",
+    "Recommender",
+    "StateStore",
+    "SupportsAclose",
+    "SupportsPing",
+    "VectorIndex",
+]
+
+
+class CandidateList(enum.Enum):
+    """The catalog's ranked lists that content sync draws candidates from."""
+
+    POPULAR = "popular"
+    TOP_RATED = "top_rated"
+    TRENDING = "trending"
+    CURRENT = "current"
+    """Now playing (movies) or on the air (shows)."""
+
+
+class CatalogSource(Protocol):
+    """**Port:** read access to the catalog (TMDB, or an in-memory catalog).
+
+    Adapters: ``TmdbCatalogSource``, ``InMemoryCatalogSource``.
+    """
+
+    async def get_title(self, ref: ItemRef) -> Title | None:
+        """The title with its details and credits, or ``None`` if the source does not know it.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def candidates(
+        self, which: CandidateList, media_type: MediaType, *, page: int = 1
+    ) -> Sequence[ItemRef]:
+        """One page of a ranked list, best first; empty past the last page.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def changed_since(self, media_type: MediaType, since: datetime) -> Sequence[ItemRef]:
+        """Titles whose data changed after ``since``.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+
+class InteractionSource(Protocol):
+    """**Port:** one person's activity (Trakt, or in memory).
+
+    Every method returns all pages; adapters page internally.
+
+    Adapters: ``TraktInteractionSource``, ``InMemoryInteractionSource``.
+    """
+
+    async def activity(self, user_id: str) -> ActivityStamp:
+        """The cheap poll: when each category of activity last moved.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def history(
+        self, user_id: str, *, since: datetime | None = None
+    ) -> Sequence[Interaction]:
+        """Views at or after ``since`` (everything when ``None``), newest first.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def ratings(self, user_id: str) -> Sequence[Interaction]:
+        """Every rating the user holds now, newest first.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def watchlist(self, user_id: str) -> Sequence[Interaction]:
+        """Every watchlist entry as a bookmark, newest first.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+    async def playback(self, user_id: str) -> Sequence[PlaybackProgress]:
+        """Titles paused part-way, newest first.
+
+        Raises:
+            SourceError: the source failed.
+        """
+        ...
+
+
+class Recommender(Protocol):
+    """**Port:** collaborative filtering over titles and interactions.
+
+    Writes are idempotent: re-sending an item or an interaction is success.
+
+    Adapters: ``RecombeeRecommender``, ``LocalRecommender``.
+    """
+
+    async def upsert_items(self, titles: Sequence[Title]) -> WriteResult[ItemRef]:
+        """Create or update titles with their catalog properties.
+
+        Raises:
+            SourceError: the whole write failed (per-item failures are in the result).
+        """
+        ...
+
+    async def add_interactions(
+        self, interactions: Sequence[Interaction]
+    ) -> WriteResult[Interaction]:
+        """Record interactions; one already recorded counts as confirmed.
+
+        Raises:
+            SourceError: the whole write failed (per-member failures are in the result).
+        """
+        ...
+
+    async def recommend(
+        self,
+        user_id: str,
+        *,
+        media_type: MediaType,
+        count: int,
+        exclude: Collection[ItemRef] = (),
+    ) -> Sequence[ItemRef]:
+        """Up to ``count`` titles of ``media_type`` for the user, best first.
+
+        Titles the user interacted with and titles in ``exclude`` are never returned.
+
+        Raises:
+            SourceError: the recommender failed.
+        """
+        ...
+
+    async def similar(
+        self,
+        ref: ItemRef,
+        *,
+        count: int,
+        media_type: MediaType | None = None,
+        target_user: str | None = None,
+        exclude: Collection[ItemRef] = (),
+    ) -> Sequence[ItemRef]:
+        """Up to ``count`` titles like ``ref`` (item-to-item), best first, never ``ref`` itself.
+
+        Args:
+            ref: The anchor title.
+            count: How many at most.
+            media_type: Only titles of this type, when given.
+            target_user: Personalize for this user (and leave out what they interacted with).
+            exclude: Never return these.
+
+        Raises:
+            SourceError: the recommender failed.
+        """
+        ...
+
+
+class VectorIndex(Protocol):
+    """**Port:** nearest-neighbour search over title vectors (cosine similarity).
+
+    Build once, then query; rebuilding replaces the whole index. Plain (not async): it is
+    in-process computation. Callers offload large builds with :func:`asyncio.to_thread`.
+
+    Adapters: ``AnnoyVectorIndex``, ``ExactVectorIndex``.
+    """
+
+    def build(self, items: Iterable[tuple[ItemRef, Sequence[float]]]) -> None:
+        """Replace the index with these vectors (all of one dimension)."""
+        ...
+
+    def nearest(
+        self,
+        query: ItemRef | Sequence[float],
+        *,
+        k: int,
+        media_type: MediaType | None = None,
+        exclude: Collection[ItemRef] = (),
+    ) -> Sequence[tuple[ItemRef, float]]:
+        """Up to ``k`` items nearest ``query``, with their cosine similarity, best first.
+
+        A query by ``ItemRef`` never returns that item; an unknown ref yields an empty result.
+        """
+        ...
+
+    def __len__(self) -> int:
+        """How many items the index holds."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the index to ``path``."""
+        ...
+
+    def load(self, path: Path) -> None:
+        """Replace the index with the one saved at ``path``."""
+        ...
+
+
+class Embedder(Protocol):
+    """**Port:** texts to unit-length vectors.
+
+    Adapters: ``SentenceTransformerEmbedder``, ``HashingEmbedder``.
+    """
+
+    @property
+    def dimension(self) -> int:
+        """Length of every vector this embedder produces."""
+        ...
+
+    async def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit-length float32 row per text, in order."""
+        ...
+
+
+class ListSink(Protocol):
+    """**Port:** the user-visible lists reclio materializes picks into (Trakt, or in memory).
+
+    Adapters: ``TraktListSink``, ``InMemoryListSink``.
+    """
+
+    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+        """The user's list called ``name``: an existing one is adopted, else one is created.
+
+        Raises:
+            AccountLimitExceeded: the account may not hold another list.
+            SourceError: the sink failed.
+        """
+        ...
+
+    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
+        """What the list holds now, in order.
+
+        Raises:
+            SourceError: the sink failed (an unknown list is an error here).
+        """
+        ...
+
+    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+        """Apply a diff (additions, removals, reorder); returns the list as it is afterwards.
+
+        Raises:
+            AccountLimitExceeded: the list may not hold that many items.
+            SourceError: the sink failed; the list may be partly changed, never emptied by us.
+        """
+        ...
+
+    async def limits(self, user_id: str) -> AccountLimits:
+        """What the account allows.
+
+        Raises:
+            SourceError: the sink failed.
+        """
+        ...
+
+
+class StateStore(Protocol):
+    """**Port:** reclio's own state: users, catalog rows, embeddings, cursors, leases.
+
+    Everything per user or per worker lives here (never in module-level caches), so any
+    number of processes can share one store.
+
+    Adapters: ``SqliteStateStore`` (the default), ``InMemoryStateStore``.
+    """
+
+    async def get_user(self, user_id: str) -> UserState | None:
+        """The user's state, or ``None`` for a user the store has never seen.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def put_user(self, state: UserState) -> None:
+        """Create or replace one user's state.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def user_ids(self) -> Sequence[str]:
+        """Every user the store knows, sorted.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def due_users(self, now: datetime) -> Sequence[str]:
+        """Users whose ``next_sync_at`` is unset or not after ``now``, most overdue first.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def record_feed_request(self, user_id: str, at: datetime) -> None:
+        """Count one ``/feeds`` request (drives the sync cadence).
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def feed_requests_since(self, user_id: str, since: datetime) -> int:
+        """How many feed requests the user made at or after ``since``.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:
+        """Take the lease ``key`` for ``owner`` unless someone else holds an unexpired one.
+
+        Re-acquiring a lease one already holds extends it.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def release_lease(self, key: str, owner: str) -> None:
+        """Give the lease back (a no-op unless ``owner`` holds it).
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def get_cursor(self, name: str) -> str | None:
+        """A named cursor (e.g. content sync's last run), or ``None`` if never set.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def set_cursor(self, name: str, value: str) -> None:
+        """Set a named cursor.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:
+        """The stored records among ``refs`` (unknown refs are left out), in ``refs`` order.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def put_titles(self, records: Sequence[CatalogRecord]) -> None:
+        """Create or replace catalog records.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    def iter_titles(self, *, batch_size: int = 500) -> AsyncIterator[Sequence[CatalogRecord]]:
+        """Every catalog record, in batches, ordered by ref (bounded memory).
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def mark_synced(self, confirmed: Mapping[ItemRef, str]) -> None:
+        """Record that the recommender confirmed these content hashes of these titles.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def put_embeddings(self, rows: Sequence[tuple[ItemRef, str, Sequence[float]]]) -> None:
+        """Store vectors as ``(ref, text_hash, vector)``; also sets each record's embedded hash.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    def iter_embeddings(
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[Sequence[tuple[ItemRef, Sequence[float]]]]:
+        """Every stored vector, in batches, ordered by ref.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsPing(Protocol):
+    """**Capability:** a cheap health probe."""
+
+    async def ping(self) -> None:
+        """Return if healthy.
+
+        Raises:
+            SourceError: the service is not healthy.
+        """
+        ...
+
+
+@runtime_checkable
+class SupportsAclose(Protocol):
+    """**Capability:** resources to release (connections, files)."""
+
+    async def aclose(self) -> None:
+        """Release resources; the object is unusable afterwards."""
+        ...

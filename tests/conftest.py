@@ -1,0 +1,38 @@
+"""Shared test configuration: anyio on asyncio, hypothesis profiles, the shared data folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+pytest.register_assert_rewrite("reclio.testing")
+
+# CI runs every property with at least 1,000 examples; local runs stay quick.
+settings.register_profile(
+    "ci",
+    max_examples=1000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("dev", max_examples=100, deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """reclio targets asyncio."""
+    return "asyncio"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data beside the repository (../shared/data); skips the test when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data not found at {SHARED_DATA}")
+    return SHARED_DATA
