@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 
 import attrs
 
@@ -74,8 +75,12 @@ class Feed:
     provenance: tuple[Attempt, ...] = attrs.field(default=(), eq=False)
 
 
+def _feed_tuple(feeds: Iterable[Feed]) -> tuple[Feed, ...]:
+    return tuple(feeds)
+
+
 @attrs.frozen
 class FeedsResponse:
     """The body of ``/feeds``: rows in display order."""
 
-    feeds: tuple[Feed, ...] = attrs.field(converter=tuple)
+    feeds: tuple[Feed, ...] = attrs.field(converter=_feed_tuple)

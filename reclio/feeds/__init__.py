@@ -1,0 +1,27 @@
+"""Feeds: the ChillLink rows of one user, as data (``FeedSpec``) run by one chain runner.
+
+A layout is a sequence of :class:`FeedSpec`; each spec has a chain of :class:`Link` values
+tried in order and a :class:`Terminal` that always serves. :class:`FeedBuilder` runs the
+layout against a user's stored state.
+"""
+
+from reclio.feeds import links, queries
+from reclio.feeds._builder import FeedBuilder, parse_last_watched
+from reclio.feeds._chain import FeedContext, FeedSpec, Link, Pass, Serve, Terminal, run_chain
+from reclio.feeds.defaults import DEFAULT_LAYOUT, default_layout
+
+__all__ = [
+    "DEFAULT_LAYOUT",
+    "FeedBuilder",
+    "FeedContext",
+    "FeedSpec",
+    "Link",
+    "Pass",
+    "Serve",
+    "Terminal",
+    "default_layout",
+    "links",
+    "parse_last_watched",
+    "queries",
+    "run_chain",
+]

@@ -1,0 +1,135 @@
+"""FeedBuilder: one user's ten feeds from stored state, with no network and no failure."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+from typing import Final
+
+from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState
+from reclio.errors import SourceError
+from reclio.feeds._chain import FeedContext, FeedSpec, run_chain
+from reclio.feeds.defaults import DEFAULT_LAYOUT
+from reclio.ports import StateStore
+
+__all__ = ["FeedBuilder", "parse_last_watched"]
+
+logger = logging.getLogger("reclio.feeds")
+
+_HINT: Final = re.compile(r"(movie|show):([1-9][0-9]{0,7})")
+_MAX_HINT_ID: Final = 10_000_000
+
+
+def parse_last_watched(hint: str | None) -> ItemRef | None:
+    """Read a ``last_watched`` hint (``movie:603`` / ``show:1399``); ``None`` if malformed."""
+    if not hint:
+        return None
+    match = _HINT.fullmatch(hint.strip())
+    if match is None or int(match[2]) > _MAX_HINT_ID:
+        return None
+    media_type = MediaType.MOVIE if match[1] == "movie" else MediaType.TV
+    return ItemRef(media_type, int(match[2]))
+
+
+def _known_anchor(state: UserState | None, ref: ItemRef) -> Anchor | None:
+    if state is None:
+        return None
+    candidates = (
+        state.last_watched(ref.media_type),
+        state.highest_rated(ref.media_type),
+    )
+    return next((a for a in candidates if a is not None and a.ref == ref), None)
+
+
+class FeedBuilder:
+    """Builds the ChillLink feeds of one user from the state store alone.
+
+    ``build()`` never raises for any stored state or any ``SourceError`` from the store: an
+    unknown user, a broken store or missing lists all yield a complete layout, because every
+    chain ends in a non-personal terminal. Each feed records which links were tried and why
+    they passed (``Feed.provenance``).
+
+    Stability: caller-stable.
+
+    Args:
+        store: Where user state lives.
+        layout: The feeds, in order (default: the ten feeds of :data:`DEFAULT_LAYOUT`).
+        today: Clock for date-relative preferences (default: today in UTC).
+
+    Example:
+        >>> builder = FeedBuilder(store)  # doctest: +SKIP
+        >>> response = await builder.build("user-1", last_watched="movie:603")  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        store: StateStore,
+        *,
+        layout: Sequence[FeedSpec] = DEFAULT_LAYOUT,
+        today: Callable[[], date] = lambda: datetime.now(UTC).date(),
+    ) -> None:
+        ids = [spec.id for spec in layout]
+        if len(ids) != len(set(ids)):
+            msg = f"feed ids must be unique, got {ids}"
+            raise ValueError(msg)
+        self._store = store
+        self._layout = tuple(layout)
+        self._today = today
+
+    @property
+    def layout(self) -> tuple[FeedSpec, ...]:
+        """The feeds this builder serves, in order."""
+        return self._layout
+
+    async def build(self, user_id: str, *, last_watched: str | None = None) -> FeedsResponse:
+        """The user's feeds.
+
+        Args:
+            user_id: Who asked.
+            last_watched: Optional hint from the app (``movie:603`` / ``show:1399``) that
+                overrides the Because You Watched anchor; malformed hints are ignored.
+        """
+        notes: list[str] = []
+        state: UserState | None
+        try:
+            state = await self._store.get_user(user_id)
+        except SourceError as exc:
+            logger.warning("feeds for %r served without state: %s", user_id, exc)
+            notes.append(f"state unavailable: {exc}")
+            state = None
+        anchors = await self._anchors(state, last_watched, notes)
+        ctx = FeedContext(user_id, state, self._today(), anchors, tuple(notes))
+        return FeedsResponse(run_chain(spec, ctx) for spec in self._layout)
+
+    async def _anchors(
+        self, state: UserState | None, hint: str | None, notes: list[str]
+    ) -> dict[MediaType, Anchor]:
+        anchors: dict[MediaType, Anchor] = {}
+        if state is not None:
+            for media_type in MediaType:
+                anchor = state.last_watched(media_type)
+                if anchor is not None:
+                    anchors[media_type] = anchor
+        ref = parse_last_watched(hint)
+        if hint and ref is None:
+            notes.append(f"ignored malformed last_watched hint {hint[:40]!r}")
+        if ref is None:
+            return anchors
+        anchor = _known_anchor(state, ref) or await self._catalog_anchor(ref, notes)
+        if anchor is not None:
+            anchors[ref.media_type] = anchor
+        return anchors
+
+    async def _catalog_anchor(self, ref: ItemRef, notes: list[str]) -> Anchor | None:
+        """Name a hinted title from the local catalog (a store read; never the network)."""
+        try:
+            records = await self._store.get_titles([ref])
+        except SourceError as exc:
+            notes.append(f"ignored last_watched hint {ref}: {exc}")
+            return None
+        if not records:
+            notes.append(f"ignored last_watched hint {ref}: not in the catalog")
+            return None
+        return Anchor(ref, records[0].title.title)
