@@ -1,0 +1,26 @@
+"""First-class in-memory adapters for every port but the recommender.
+
+They are real implementations, not test doubles: the embedded default (``reclio demo``)
+runs on them, and they pass the same contract suites (:mod:`reclio.testing.contracts`) as
+the remote adapters. Each has ``inject_failure()`` to make it fail like a remote service,
+and the sources count their calls. Importing this package imports NumPy (for the vector
+index and the embedder); ``import reclio`` does not.
+
+Stability: caller-stable; implementer: internal.
+"""
+
+from reclio.adapters.memory._catalog import InMemoryCatalogSource
+from reclio.adapters.memory._embedder import HashingEmbedder
+from reclio.adapters.memory._interactions import InMemoryInteractionSource
+from reclio.adapters.memory._lists import InMemoryListSink
+from reclio.adapters.memory._state import InMemoryStateStore
+from reclio.adapters.memory._vectors import ExactVectorIndex
+
+__all__ = [
+    "ExactVectorIndex",
+    "HashingEmbedder",
+    "InMemoryCatalogSource",
+    "InMemoryInteractionSource",
+    "InMemoryListSink",
+    "InMemoryStateStore",
+]

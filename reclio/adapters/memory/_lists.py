@@ -1,0 +1,161 @@
+"""The in-memory list sink: per-user lists with ids, adopted by name, limits enforced."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+import attrs
+
+from reclio.adapters.memory._faults import Faults
+from reclio.domain import AccountLimits, ItemRef, ListDiff, ListHandle
+from reclio.errors import AccountLimitExceeded, SourceError
+from reclio.ports import ListSink
+
+_SERVICE = "memory"
+
+
+@attrs.define
+class _List:
+    list_id: int
+    name: str
+    description: str
+    items: list[ItemRef] = attrs.Factory(list)
+
+    def handle(self) -> ListHandle:
+        return ListHandle(self.list_id, self.name, len(self.items))
+
+
+class InMemoryListSink(ListSink):
+    """**ListSink** over lists held in memory, with Trakt's rules.
+
+    List ids are unique across all users, as Trakt's are. :meth:`ensure_list` adopts the
+    first list with the same name before creating one. :meth:`apply` removes, then appends
+    additions not already present (Trakt reports those as "existing"), then reorders when
+    the diff carries an order; items the order does not mention keep their relative order
+    after it. Limits are checked before anything changes, so a refused diff leaves the list
+    exactly as it was.
+
+    To simulate failures, use :meth:`inject_failure` (e.g. make ``"apply"`` raise
+    ``SourceUnavailable`` once) or give the account small :class:`AccountLimits`.
+
+    Stability: caller-stable; implementer: internal.
+
+    Args:
+        limits: What every account may hold (Trakt's free tier is far smaller than the
+            default here; pass ``AccountLimits(2, 100)`` to see the fallbacks).
+        per_user_limits: Overrides for particular users.
+    """
+
+    def __init__(
+        self,
+        *,
+        limits: AccountLimits = AccountLimits(max_lists=100, max_items_per_list=5000),  # noqa: B008 - a frozen value
+        per_user_limits: dict[str, AccountLimits] | None = None,
+    ) -> None:
+        self._limits = limits
+        self._per_user = dict(per_user_limits or {})
+        self._lists: dict[str, dict[int, _List]] = {}
+        self._ids = itertools.count(1)
+        self._faults = Faults()
+
+    # -- setting up and inspecting -----------------------------------------------------------
+
+    def set_limits(self, user_id: str, limits: AccountLimits) -> None:
+        """Give one account its own limits (e.g. a free Trakt account)."""
+        self._per_user[user_id] = limits
+
+    def lists(self, user_id: str) -> Sequence[ListHandle]:
+        """Every list the user holds, in creation order."""
+        return [entry.handle() for entry in self._lists.get(user_id, {}).values()]
+
+    def inject_failure(
+        self, error: SourceError, *, operation: str | None = None, times: int | None = 1
+    ) -> None:
+        """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
+
+        ``operation`` is a port method name (``"ensure_list"``, ``"items"``, ``"apply"``,
+        ``"limits"``); ``times=None`` fails until :meth:`clear_failures`.
+        """
+        self._faults.inject(error, operation=operation, times=times)
+
+    def clear_failures(self) -> None:
+        """Forget every injected failure."""
+        self._faults.clear()
+
+    @property
+    def calls(self) -> dict[str, int]:
+        """How many times each port method was called (a stand-in for API calls)."""
+        return dict(self._faults.calls)
+
+    # -- the port ----------------------------------------------------------------------------
+
+    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+        """Adopt the user's list called ``name``, or create it.
+
+        Raises:
+            AccountLimitExceeded: creating it would exceed the account's list limit.
+        """
+        self._faults.check("ensure_list")
+        owned = self._lists.setdefault(user_id, {})
+        for entry in owned.values():
+            if entry.name == name:
+                return entry.handle()
+        limit = self._limits_of(user_id).max_lists
+        if len(owned) >= limit:
+            msg = f"account {user_id!r} may hold {limit} lists and holds {len(owned)}"
+            raise AccountLimitExceeded(msg, service=_SERVICE, operation="ensure_list")
+        entry = _List(next(self._ids), name, description)
+        owned[entry.list_id] = entry
+        return entry.handle()
+
+    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
+        """The list's items, in order.
+
+        Raises:
+            SourceError: the user holds no list with this id.
+        """
+        self._faults.check("items")
+        return list(self._get(user_id, list_id, "items").items)
+
+    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+        """Remove, add, then reorder; all or nothing.
+
+        Raises:
+            AccountLimitExceeded: the list would hold more items than the account allows.
+            SourceError: the user holds no list with this id.
+        """
+        self._faults.check("apply")
+        entry = self._get(user_id, list_id, "apply")
+        removed = set(diff.remove)
+        items = [ref for ref in entry.items if ref not in removed]
+        present = set(items)
+        for ref in diff.add:
+            if ref not in present:
+                items.append(ref)
+                present.add(ref)
+        limit = self._limits_of(user_id).max_items_per_list
+        if len(items) > limit:
+            msg = f"list {list_id} may hold {limit} items; the diff would leave {len(items)}"
+            raise AccountLimitExceeded(msg, service=_SERVICE, operation="apply")
+        if diff.order is not None:
+            rank = {ref: position for position, ref in enumerate(diff.order)}
+            unranked = len(rank)
+            items.sort(key=lambda ref: rank.get(ref, unranked))
+        entry.items = items
+        return entry.handle()
+
+    async def limits(self, user_id: str) -> AccountLimits:
+        """What the account allows."""
+        self._faults.check("limits")
+        return self._limits_of(user_id)
+
+    def _limits_of(self, user_id: str) -> AccountLimits:
+        return self._per_user.get(user_id, self._limits)
+
+    def _get(self, user_id: str, list_id: int, operation: str) -> _List:
+        entry = self._lists.get(user_id, {}).get(list_id)
+        if entry is None:
+            msg = f"user {user_id!r} holds no list {list_id}"
+            raise SourceError(msg, service=_SERVICE, operation=operation)
+        return entry
