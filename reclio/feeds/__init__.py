@@ -8,6 +8,7 @@ layout against a user's stored state.
 from reclio.feeds import links, queries
 from reclio.feeds._builder import FeedBuilder, parse_last_watched
 from reclio.feeds._chain import FeedContext, FeedSpec, Link, Pass, Serve, Terminal, run_chain
+from reclio.feeds._docs import layout_markdown
 from reclio.feeds.defaults import DEFAULT_LAYOUT, default_layout
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "Serve",
     "Terminal",
     "default_layout",
+    "layout_markdown",
     "links",
     "parse_last_watched",
     "queries",

@@ -129,6 +129,7 @@ class FeedSpec:
         chain: Links tried in order; the first that serves wins.
         terminal: Serves when no link in the chain did.
         id_template: How the id looks when a link embeds something (docs only).
+        title_template: How the title looks when a link renames the row (docs only).
     """
 
     id: str
@@ -137,6 +138,7 @@ class FeedSpec:
     chain: tuple[Link, ...]
     terminal: Terminal
     id_template: str | None = None
+    title_template: str | None = None
 
 
 def run_chain(spec: FeedSpec, ctx: FeedContext) -> Feed:

@@ -34,6 +34,7 @@ def _because_watched(media_type: MediaType, min_items: int) -> FeedSpec:
         ),
         terminal=links.popular(media_type, title=f"More {noun} To Discover"),
         id_template=links.because_watched_id(media_type, 0).replace("_0", "_{id}"),
+        title_template="Because You Watched {title}",
     )
 
 

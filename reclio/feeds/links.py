@@ -24,6 +24,7 @@ __all__ = [
     "because_watched_id",
     "because_watched_list",
     "default_genre_discover",
+    "describe_chain",
     "hidden_gems",
     "managed_list",
     "popular",
@@ -60,7 +61,8 @@ def managed_list(kind: ManagedListKind, *, min_items: int = DEFAULT_MIN_ITEMS) -
     """Serve from a managed list that exists, holds ``min_items`` and was written by a good sync."""
     return Link(
         name=f"managed_list:{kind.name.lower()}",
-        describe=f"managed list '{kind.list_name}' (at least {min_items} items, last sync ok)",
+        describe=f"managed list '{kind.list_name}' (at least {min_items} "
+        f"item{'' if min_items == 1 else 's'}, last sync ok)",
         fn=lambda ctx: _list_check(ctx, kind, min_items),
     )
 

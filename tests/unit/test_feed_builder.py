@@ -31,7 +31,7 @@ from reclio.domain import (
     UserState,
 )
 from reclio.errors import SourceError, SourceUnavailable
-from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, parse_last_watched
+from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, layout_markdown, parse_last_watched
 from reclio.testing import strategies as rst
 
 TODAY = date(2026, 11, 26)
@@ -302,3 +302,15 @@ def test_duplicate_feed_ids_are_rejected() -> None:
     """A layout with two feeds of one id is a configuration error, caught at construction."""
     with pytest.raises(ValueError, match="unique"):
         FeedBuilder(ScriptedStore(), layout=[DEFAULT_LAYOUT[0], DEFAULT_LAYOUT[0]])  # type: ignore[arg-type]
+
+
+def test_layout_markdown_renders_every_feed_and_link() -> None:
+    """The docs table names every feed id and every step of every chain, in order."""
+    table = layout_markdown(DEFAULT_LAYOUT)
+    rows = table.splitlines()[2:]
+    assert len(rows) == 10
+    for row, spec in zip(rows, DEFAULT_LAYOUT, strict=True):
+        assert f"`{spec.id}`" in row
+        steps = [link.describe for link in spec.chain] + [spec.terminal.describe]
+        positions = [row.index(step.replace("|", "\\|")) for step in steps]
+        assert positions == sorted(positions)
