@@ -278,18 +278,18 @@ def default_models(*, baselines: bool = True) -> list[BenchModel]:
         LocalModel(
             "LocalRecommender",
             default,
-            {"ease_l2": [50.0, 200.0, 500.0], "recency_half_life": [5.0, 10.0, 20.0]},
+            {"ease_l2": [20.0, 100.0, 500.0, 1000.0], "recency_half_life": [2.0, 5.0, 10.0]},
         ),
         LocalModel("LocalRecommender (shipped defaults)", default),
         LocalModel(
             "LocalRecommender itemknn",
             attrs.evolve(default, algorithm="itemknn"),
-            {"neighbors": [50, 200], "recency_half_life": [5.0, 10.0, 20.0]},
+            {"neighbors": [50, 200], "recency_half_life": [2.0, 5.0, 10.0]},
         ),
         LocalModel(
             "LocalRecommender no recency",
             attrs.evolve(default, recency_half_life=None),
-            {"ease_l2": [50.0, 200.0, 500.0]},
+            {"ease_l2": [20.0, 100.0, 500.0, 1000.0]},
         ),
     ]
     if baselines:
