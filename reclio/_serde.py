@@ -41,6 +41,14 @@ def _structure_ref(value: Any, _type: type) -> ItemRef:  # noqa: ANN401 - cattrs
     return ItemRef.parse(value)
 
 
+def _structure_optional_datetime(value: Any, _type: object) -> datetime | None:  # noqa: ANN401 - cattrs hook signature
+    return None if value is None else _structure_datetime(value, datetime)
+
+
+def _structure_optional_ref(value: Any, _type: object) -> ItemRef | None:  # noqa: ANN401 - cattrs hook signature
+    return None if value is None else _structure_ref(value, ItemRef)
+
+
 def _sorted_list(value: frozenset[Any]) -> list[Any]:
     return sorted(value)
 
@@ -59,6 +67,10 @@ def make_state_converter() -> cattrs.Converter:
     converter.register_structure_hook(datetime, _structure_datetime)
     converter.register_unstructure_hook(ItemRef, _item_id)
     converter.register_structure_hook(ItemRef, _structure_ref)
+    # Direct hooks for the optional fields skip cattrs' generic union dispatch: get_user is
+    # on the feeds hot path, and a user document holds a dozen of them.
+    converter.register_structure_hook(datetime | None, _structure_optional_datetime)
+    converter.register_structure_hook(ItemRef | None, _structure_optional_ref)
     # Sorted so equal states always produce byte-identical documents.
     converter.register_unstructure_hook_func(_is_frozenset, _sorted_list)
     return converter
