@@ -10,6 +10,7 @@ models) are imported lazily; they need ``pip install "reclio[bench]"``.
 from __future__ import annotations
 
 import itertools
+import warnings
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from functools import cached_property
@@ -233,7 +234,9 @@ class ImplicitModel:
         modules = _import_implicit()
         threadpoolctl = modules["threadpoolctl"]
         # implicit warns unless BLAS runs on one thread while ALS is built and fit.
-        with threadpoolctl.threadpool_limits(1, "blas"):
+        with threadpoolctl.threadpool_limits(1, "blas"), warnings.catch_warnings():
+            # implicit's own BM25/cosine weighting hands itself a COO matrix and warns.
+            warnings.simplefilter("ignore", modules["utils"].ParameterWarning)
             if self.kind == "als":
                 model = modules["als"].AlternatingLeastSquares(
                     **params, random_state=0, calculate_training_loss=False
@@ -250,11 +253,17 @@ def _import_implicit() -> dict[str, Any]:
     try:
         import implicit.als  # noqa: PLC0415 - optional, bench-only
         import implicit.nearest_neighbours  # noqa: PLC0415
+        import implicit.utils  # noqa: PLC0415
         import threadpoolctl  # type: ignore[import-untyped]  # noqa: PLC0415
     except ImportError as exc:
         msg = f"the established baselines need the implicit package: {BENCH_EXTRA_HINT}"
         raise ConfigurationError(msg) from exc
-    return {"als": implicit.als, "nn": implicit.nearest_neighbours, "threadpoolctl": threadpoolctl}
+    return {
+        "als": implicit.als,
+        "nn": implicit.nearest_neighbours,
+        "utils": implicit.utils,
+        "threadpoolctl": threadpoolctl,
+    }
 
 
 def baselines_available() -> bool:
