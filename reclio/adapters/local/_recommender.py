@@ -161,6 +161,11 @@ class LocalRecommender(Recommender):
         """The algorithm of the fitted model (``"ease"`` or ``"itemknn"``), ``None`` unfitted."""
         return None if self._model is None else self._model.algorithm
 
+    @property
+    def model_bytes(self) -> int:
+        """Memory held by the fitted matrix and its arrays (0 when unfitted)."""
+        return 0 if self._model is None else self._model.nbytes()
+
     # -- reads ----------------------------------------------------------------------------
 
     async def recommend(
