@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import sys
+import threading
 from array import array
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -89,6 +90,10 @@ class SqliteStateStore(StateStore):
         feed_log_retention: timedelta | None = timedelta(days=90),
     ) -> None:
         self._path = str(path)
+        # The connection may be used from several threads (check_same_thread=False), but
+        # sqlite3 connections are not safe for concurrent use: one statement or transaction
+        # at a time. Uncontended, the lock costs well under a microsecond.
+        self._lock = threading.RLock()
         self._clock = clock
         self._retention = feed_log_retention
         self._converter = make_state_converter()
@@ -402,7 +407,8 @@ class SqliteStateStore(StateStore):
     @contextmanager
     def _translate(self, operation: str) -> Iterator[None]:
         try:
-            yield
+            with self._lock:
+                yield
         except sqlite3.Error as exc:
             msg = f"{type(exc).__name__}: {exc} (database {self._path})"
             raise SourceUnavailable(msg, service=_SERVICE, operation=operation) from exc
