@@ -1,6 +1,31 @@
-"""Sync pipelines: content sync and user sync, as pure planners plus thin appliers."""
+"""Sync pipelines: content sync and user sync, as pure planners plus thin appliers.
+
+* :class:`ContentSync` keeps the catalog, the recommender's items, the embeddings and the
+  vector index in step (DESIGN section 6).
+* :class:`UserSync` syncs one user's activity to the recommender and materializes their
+  picks into managed lists; :meth:`UserSync.sweep` runs every due user (DESIGN section 5).
+* The decisions are pure functions in ``reclio.sync._plan``, property-tested.
+
+How syncing works, and the invariants it keeps: ``docs/sync.md``.
+"""
 
 from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
-from reclio.sync.report import SyncReport
+from reclio.sync._content import LAST_RUN_CURSOR, ContentSync, rebuild_index
+from reclio.sync._index import IndexSlot
+from reclio.sync._user import SweepReport, UserSync
+from reclio.sync.report import Progress, ProgressCallback, SyncReport
 
-__all__ = ["CadencePolicy", "ContentSyncConfig", "SyncReport", "UserSyncConfig"]
+__all__ = [
+    "LAST_RUN_CURSOR",
+    "CadencePolicy",
+    "ContentSync",
+    "ContentSyncConfig",
+    "IndexSlot",
+    "Progress",
+    "ProgressCallback",
+    "SweepReport",
+    "SyncReport",
+    "UserSync",
+    "UserSyncConfig",
+    "rebuild_index",
+]

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 import attrs
+
+__all__ = ["Progress", "ProgressCallback", "SyncReport"]
+
+
+@attrs.frozen
+class Progress:
+    """One step of a long sync, for progress bars.
+
+    Attributes:
+        stage: What is being done, e.g. ``"fetch"``, ``"push"``, ``"embed"``, ``"users"``.
+        done: Units finished in this stage so far.
+        total: Units in the stage, when known.
+    """
+
+    stage: str
+    done: int
+    total: int | None = None
+
+
+ProgressCallback = Callable[[Progress], None]
+"""Called with each :class:`Progress` step; must return quickly and not raise."""
 
 
 @attrs.frozen
@@ -24,6 +46,8 @@ class SyncReport:
         skipped: Records left alone because nothing changed.
         api_calls: Calls made to remote sources and sinks.
         errors: One line per failure, for people.
+        writes: Write calls made to the recommender and the list sink (a subset of
+            ``api_calls``); zero for a user whose activity did not move.
     """
 
     job: str
@@ -36,6 +60,7 @@ class SyncReport:
     skipped: int = 0
     api_calls: int = 0
     errors: tuple[str, ...] = ()
+    writes: int = 0
 
     @property
     def ok(self) -> bool:

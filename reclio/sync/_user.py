@@ -1,0 +1,638 @@
+"""User sync: one person's Trakt activity in, recommender interactions and managed lists out.
+
+The imperative shell around :mod:`reclio.sync._plan`: it gathers inputs from the ports, asks
+the planners what to do, and applies the answer. The steps are DESIGN section 5; how they
+fail is the point:
+
+* A remote failure (interaction source, recommender, list sink) is recorded in the report
+  and the sync goes on with what it has; nothing that failed is marked done, so the next
+  sync does it again.
+* A state-store failure ends the sync with :class:`~reclio.errors.SyncError`: without the
+  store nothing can be recorded safely, and the user stays due.
+* Every step is idempotent, so a sync that dies anywhere can simply run again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Collection, Mapping, Sequence
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Final, TypeVar
+
+import attrs
+
+from reclio._clock import Clock, utc_now
+from reclio.domain import (
+    Anchor,
+    CatalogRecord,
+    Interaction,
+    ItemRef,
+    ManagedList,
+    ManagedListKind,
+    MediaType,
+    PlaybackProgress,
+    UserState,
+)
+from reclio.errors import AccountLimitExceeded, LeaseHeld, SourceError, SyncError
+from reclio.ports import InteractionSource, ListSink, Recommender, StateStore, VectorIndex
+from reclio.sync._config import UserSyncConfig
+from reclio.sync._ledger import Ledger, ledger_key
+from reclio.sync._plan import (
+    advance_cursor,
+    blend,
+    cadence_tier,
+    lists_fresh,
+    managed_kinds,
+    next_sync_time,
+    plan_list_diff,
+    recommended_picks,
+    select_picks,
+    should_write,
+    taste_profile,
+)
+from reclio.sync._run import Run
+from reclio.sync.report import Progress, ProgressCallback, SyncReport
+
+__all__ = ["SweepReport", "UserSync"]
+
+_log = logging.getLogger("reclio.sync.user")
+
+T = TypeVar("T")
+
+_WEEK: Final = timedelta(days=7)
+_MARGIN: Final = 10
+"""Extra picks asked of each source, so local filtering (watched, genres) still fills a list."""
+
+_DESCRIPTIONS: Final[Mapping[ManagedListKind, str]] = {
+    ManagedListKind.RECOMMENDED_MOVIES: "Auto-updated by reclio with movies you'll love.",
+    ManagedListKind.RECOMMENDED_SHOWS: "Auto-updated by reclio with shows you'll love.",
+    ManagedListKind.BECAUSE_WATCHED_MOVIES: "Movies like the one you watched last.",
+    ManagedListKind.BECAUSE_WATCHED_SHOWS: "Shows like the one you watched last.",
+    ManagedListKind.CONTINUE_WATCHING: "What you paused part-way, newest first.",
+}
+
+
+@attrs.frozen
+class _Desired:
+    """A computed list: its picks, whether every source answered, and its anchor."""
+
+    refs: tuple[ItemRef, ...]
+    complete: bool = True
+    anchor: ItemRef | None = None
+
+
+@attrs.frozen
+class _Candidates:
+    """Raw candidates of one list before filtering: two ranked sources and the anchor."""
+
+    first: Sequence[ItemRef]
+    second: Sequence[ItemRef]
+    complete: bool
+    anchor: ItemRef | None = None
+
+
+@attrs.frozen
+class _Fetched:
+    """What the heavy pass read from the interaction source (``None``: not read or failed)."""
+
+    history: Sequence[Interaction] | None = None
+    ratings: Sequence[Interaction] | None = None
+    watchlist: Sequence[Interaction] | None = None
+    playback: Sequence[PlaybackProgress] | None = None
+    incomplete: bool = False
+    """A category that changed could not be read: the cursor must not move past it."""
+
+
+@attrs.frozen
+class SweepReport:
+    """The outcome of one sweep over the users who were due.
+
+    Attributes:
+        reports: One report per user synced, in completion order.
+        lease_held: Users skipped because another worker was syncing them.
+        failed: Users whose sync ended with a ``SyncError`` (their store failed), with why.
+    """
+
+    reports: tuple[SyncReport, ...] = ()
+    lease_held: tuple[str, ...] = ()
+    failed: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """True when every user synced without a failure."""
+        return not self.failed and all(report.ok for report in self.reports)
+
+
+class UserSync:
+    """Syncs users: Trakt activity to the recommender, picks to managed lists (DESIGN 5).
+
+    One instance serves any number of users and concurrent syncs; everything per user lives
+    in the state store, so any worker may sync any user (never two at once: a lease).
+
+    Stability: caller-stable.
+
+    Args:
+        interactions: Where activity comes from (Trakt).
+        recommender: Receives interactions; answers picks and item-to-item.
+        sink: Holds the managed lists.
+        store: reclio's state: users, ledgers, catalog, leases.
+        index: Vector neighbours (Because You Watched, cold start); content sync fills it.
+        config: Tunables.
+        clock: Returns the current aware datetime.
+    """
+
+    def __init__(
+        self,
+        *,
+        interactions: InteractionSource,
+        recommender: Recommender,
+        sink: ListSink,
+        store: StateStore,
+        index: VectorIndex,
+        config: UserSyncConfig | None = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._source = interactions
+        self._recommender = recommender
+        self._sink = sink
+        self._store = store
+        self._index = index
+        self._config = config or UserSyncConfig()
+        self._clock = clock
+        self._owner = self._config.worker_id or f"user-sync-{uuid.uuid4().hex[:12]}"
+
+    @property
+    def config(self) -> UserSyncConfig:
+        """The tunables this instance runs with."""
+        return self._config
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    async def due(self, now: datetime | None = None) -> Sequence[str]:
+        """Users whose next sync time has come (or was never set), most overdue first.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        return await self._store.due_users(now or self._clock())
+
+    async def sweep(
+        self,
+        now: datetime | None = None,
+        *,
+        concurrency: int = 4,
+        users: Sequence[str] | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> SweepReport:
+        """Sync every due user (or ``users``), at most ``concurrency`` at a time.
+
+        A user another worker holds is skipped (``lease_held``); a user whose store failed is
+        listed in ``failed``; neither stops the sweep.
+
+        Raises:
+            SourceError: the store could not list the due users.
+        """
+        if concurrency < 1:
+            msg = f"concurrency must be at least 1, got {concurrency}"
+            raise ValueError(msg)
+        todo = list(users) if users is not None else list(await self.due(now))
+        gate = asyncio.Semaphore(concurrency)
+        reports: list[SyncReport] = []
+        held: list[str] = []
+        failed: list[tuple[str, str]] = []
+
+        async def one(user_id: str) -> None:
+            async with gate:
+                try:
+                    reports.append(await self.sync(user_id))
+                except LeaseHeld:
+                    held.append(user_id)
+                except SyncError as exc:
+                    failed.append((user_id, str(exc)))
+            if progress is not None:
+                progress(Progress("users", len(reports) + len(held) + len(failed), len(todo)))
+
+        async with asyncio.TaskGroup() as group:
+            for user_id in todo:
+                group.create_task(one(user_id))
+        return SweepReport(tuple(reports), tuple(held), tuple(failed))
+
+    # -- one user ------------------------------------------------------------------------------
+
+    async def sync(self, user_id: str, *, force: bool = False) -> SyncReport:
+        """Sync one user (DESIGN section 5); safe to run again after any failure.
+
+        Args:
+            user_id: Whom to sync.
+            force: Recompute lists even when Trakt activity has not moved.
+
+        Returns:
+            What was fetched, pushed and written; ``errors`` lists what failed remotely
+            (all of it is retried by the next sync).
+
+        Raises:
+            LeaseHeld: another worker is syncing this user.
+            SyncError: the state store failed; nothing was recorded for the user.
+        """
+        run = Run(f"user:{user_id}", self._clock(), _log)
+        key = f"user:{user_id}"
+        try:
+            acquired = await self._store.acquire_lease(key, self._owner, self._config.lease_ttl)
+        except SourceError as exc:
+            raise SyncError(f"state store failed: {exc}", report=run.report(self._clock())) from exc
+        if not acquired:
+            raise LeaseHeld(f"another worker is syncing user {user_id!r}")
+        try:
+            await self._sync_leased(run, user_id, force=force)
+        except SourceError as exc:
+            raise SyncError(f"state store failed: {exc}", report=run.report(self._clock())) from exc
+        finally:
+            # An unreleased lease expires after lease_ttl; nothing else depends on this.
+            with suppress(SourceError):
+                await self._store.release_lease(key, self._owner)
+        return run.report(self._clock())
+
+    async def _sync_leased(self, run: Run, user_id: str, *, force: bool) -> None:
+        now = self._clock()
+        state = await self._store.get_user(user_id) or UserState(user_id)
+        requests = await self._store.feed_requests_since(user_id, now - _WEEK)
+
+        # Step 2: the cheap poll.
+        try:
+            run.call()
+            stamp = await self._source.activity(user_id)
+        except SourceError as exc:
+            run.error("activity", exc)
+            await self._store.put_user(self._scheduled(state, run, now, requests))
+            return
+        moved_at = state.activity_moved_at
+        if stamp != state.activity and stamp.latest is not None:
+            moved_at = stamp.latest
+        changed = stamp.changed_since(state.activity)
+        if not force and not changed and lists_fresh(state, now, self._config.lists_max_age):
+            run.skipped += 1
+            state = attrs.evolve(state, activity_moved_at=moved_at)
+            await self._store.put_user(self._scheduled(state, run, now, requests))
+            return
+
+        # Steps 3 and 4: fetch what changed, push it, advance the cursor.
+        ledger = Ledger.loads(await self._store.get_cursor(ledger_key(user_id)))
+        fetched = await self._fetch(run, user_id, state, changed)
+        cursor = await self._push(run, state, fetched)
+        if fetched.history is not None:
+            ledger = ledger.with_views(fetched.history)
+        if fetched.ratings is not None:
+            ledger = ledger.with_ratings(fetched.ratings)
+
+        # Step 5: taste, anchors, counts.
+        catalog = {r.title.ref: r for r in await self._store.get_titles(sorted(ledger.seen))}
+        state = self._derive(state, ledger, catalog, now)
+
+        # Steps 6 and 7: picks, then materialize by diff.
+        desired = await self._picks(run, state, ledger, fetched)
+        state = await self._materialize(run, state, desired, now)
+
+        # Step 8: record. The stamp is kept only when everything went through, so a failure
+        # anywhere makes the next poll see "changed" and fetch again.
+        state = attrs.evolve(
+            state,
+            history_cursor=cursor,
+            activity=stamp if run.clean else state.activity,
+            activity_moved_at=moved_at,
+        )
+        await self._store.set_cursor(ledger_key(user_id), ledger.dumps())
+        await self._store.put_user(self._scheduled(state, run, now, requests))
+
+    def _scheduled(self, state: UserState, run: Run, now: datetime, requests: int) -> UserState:
+        policy = self._config.cadence
+        tier = cadence_tier(
+            feed_requests_week=requests,
+            activity_moved_at=state.activity_moved_at,
+            now=now,
+            policy=policy,
+        )
+        return attrs.evolve(
+            state,
+            cadence=tier,
+            next_sync_at=next_sync_time(tier, now, policy, failed=not run.clean),
+            last_sync_at=now,
+        )
+
+    # -- steps 3 and 4 -------------------------------------------------------------------------
+
+    async def _fetch(
+        self, run: Run, user_id: str, state: UserState, changed: Collection[str]
+    ) -> _Fetched:
+        since = None
+        if state.history_cursor is not None:
+            since = state.history_cursor - self._config.overlap
+        history = ratings = watchlist = None
+        if "watched_at" in changed:
+            history = await _attempt(run, "history", self._source.history(user_id, since=since))
+        if "rated_at" in changed:
+            ratings = await _attempt(run, "ratings", self._source.ratings(user_id))
+        if "watchlisted_at" in changed:
+            watchlist = await _attempt(run, "watchlist", self._source.watchlist(user_id))
+        playback = await _attempt(run, "playback", self._source.playback(user_id))
+        wanted = {"watched_at": history, "rated_at": ratings, "watchlisted_at": watchlist}
+        incomplete = any(name in changed and got is None for name, got in wanted.items())
+        return _Fetched(history, ratings, watchlist, playback, incomplete=incomplete)
+
+    async def _push(self, run: Run, state: UserState, fetched: _Fetched) -> datetime | None:
+        since = None
+        if state.history_cursor is not None:
+            since = state.history_cursor - self._config.overlap
+        candidates = [
+            *(fetched.history or ()),
+            *(fetched.ratings or ()),
+            *(fetched.watchlist or ()),
+        ]
+        # De-duplicate by (user, kind, title, time): the overlap window re-reads some.
+        unique = {i.key: i for i in candidates if since is None or i.at >= since}
+        attempted = sorted(unique.values(), key=lambda i: (i.at, i.ref, i.kind.value))
+        run.fetched += len(attempted)
+        confirmed: list[Interaction] = []
+        size = self._config.push_batch_size
+        for start in range(0, len(attempted), size):
+            batch = attempted[start : start + size]
+            try:
+                run.call(write=True)
+                result = await self._recommender.add_interactions(batch)
+            except SourceError as exc:
+                run.error("add_interactions", exc)
+                run.failed += len(batch)
+                continue
+            confirmed.extend(result.ok)
+            run.failed += len(result.failed)
+            for interaction, reason in result.failed[:3]:
+                run.error("add_interactions", f"{interaction.ref} not recorded: {reason}")
+        run.pushed += len(confirmed)
+        if fetched.incomplete:
+            # Unread interactions may be older than the confirmed ones: hold the cursor.
+            return state.history_cursor
+        return advance_cursor(state.history_cursor, attempted, confirmed)
+
+    # -- step 5 --------------------------------------------------------------------------------
+
+    def _derive(
+        self,
+        state: UserState,
+        ledger: Ledger,
+        catalog: Mapping[ItemRef, CatalogRecord],
+        now: datetime,
+    ) -> UserState:
+        genres = {ref: [g.id for g in record.title.genres] for ref, record in catalog.items()}
+        taste = taste_profile(
+            ledger.views,
+            ledger.ratings,
+            genres,
+            now=now,
+            half_life=self._config.taste_half_life,
+            view_weight=self._config.view_weight,
+        )
+
+        def anchor(ref: ItemRef | None) -> Anchor | None:
+            return None if ref is None else Anchor(ref, catalog[ref].title.title)
+
+        def last_watched(media: MediaType) -> ItemRef | None:
+            # Only titles the catalog knows can anchor: a feed needs the name, and vector
+            # neighbours need the title's embedding. Content sync fetches the rest.
+            known = [(at, ref) for ref, at in ledger.views.items() if ref.media_type is media]
+            known = [(at, ref) for at, ref in known if ref in catalog]
+            return max(known)[1] if known else None
+
+        def highest_rated(media: MediaType) -> ItemRef | None:
+            rated = [
+                (rating.value, rating.at, ref)
+                for ref, rating in ledger.ratings.items()
+                if ref.media_type is media and ref in catalog
+            ]
+            return max(rated)[2] if rated else None
+
+        return attrs.evolve(
+            state,
+            taste=taste,
+            last_watched_movie=anchor(last_watched(MediaType.MOVIE)),
+            last_watched_show=anchor(last_watched(MediaType.TV)),
+            highest_rated_movie=anchor(highest_rated(MediaType.MOVIE)),
+            highest_rated_show=anchor(highest_rated(MediaType.TV)),
+            movies_watched=ledger.watched(MediaType.MOVIE),
+            shows_watched=ledger.watched(MediaType.TV),
+        )
+
+    # -- step 6 --------------------------------------------------------------------------------
+
+    async def _picks(
+        self, run: Run, state: UserState, ledger: Ledger, fetched: _Fetched
+    ) -> dict[ManagedListKind, _Desired]:
+        config = self._config
+        seen = ledger.seen
+        raw: dict[ManagedListKind, _Candidates] = {}
+        for media in MediaType:
+            # Recommended: the recommender's picks, topped up on a cold start.
+            recommended = await _attempt(
+                run,
+                "recommend",
+                self._recommender.recommend(
+                    state.user_id, media_type=media, count=config.recommended_count + _MARGIN
+                ),
+            )
+            if recommended is not None:
+                neighbours: list[ItemRef] = []
+                own = select_picks(recommended, limit=config.recommended_count, exclude=seen)
+                seed = state.highest_rated(media)
+                if len(own) < config.min_recommender_results and seed is not None:
+                    neighbours = self._nearest(seed.ref, media, config.recommended_count, seen)
+                raw[ManagedListKind.recommended(media)] = _Candidates(
+                    recommended, neighbours, complete=True
+                )
+
+            # Because You Watched: item-to-item blended with vector neighbours of the anchor.
+            anchor = state.last_watched(media)
+            if anchor is not None:
+                similar = await _attempt(
+                    run,
+                    "similar",
+                    self._recommender.similar(
+                        anchor.ref,
+                        count=config.because_watched_count + _MARGIN,
+                        media_type=media,
+                        target_user=state.user_id,
+                    ),
+                )
+                vectors = self._nearest(anchor.ref, media, config.because_watched_count, seen)
+                primary = list(similar) if similar is not None else []
+                raw[ManagedListKind.because_watched(media)] = _Candidates(
+                    primary, vectors, complete=similar is not None, anchor=anchor.ref
+                )
+
+        genres = await self._genres_for_exclusion(state, raw)
+        desired: dict[ManagedListKind, _Desired] = {}
+        for kind, candidates in raw.items():
+            first, second, anchor_ref = candidates.first, candidates.second, candidates.anchor
+            media = _MEDIA[kind]
+            blocked = state.preferences.excluded_genres(media)
+
+            def usable(refs: Sequence[ItemRef], media: MediaType = media) -> list[ItemRef]:
+                return list(
+                    select_picks(
+                        refs,
+                        limit=len(refs),
+                        media_type=media,
+                        excluded_genres=blocked,  # noqa: B023 - used within the iteration
+                        genres=genres,
+                    )
+                )
+
+            if anchor_ref is None:
+                refs = recommended_picks(
+                    usable(first),
+                    usable(second),
+                    limit=config.recommended_count,
+                    min_results=config.min_recommender_results,
+                    exclude=seen,
+                )
+            else:
+                refs = blend(
+                    usable(first),
+                    usable(second),
+                    size=config.because_watched_count,
+                    weight=config.blend_weight,
+                    exclude=seen | {anchor_ref},
+                ).items
+            desired[kind] = _Desired(refs, complete=candidates.complete, anchor=anchor_ref)
+
+        if fetched.playback is not None:
+            paused = sorted(fetched.playback, key=lambda p: (p.paused_at, p.ref), reverse=True)
+            desired[ManagedListKind.CONTINUE_WATCHING] = _Desired(
+                select_picks(
+                    (p.ref for p in paused if p.progress < config.finished_progress),
+                    limit=config.continue_watching_count,
+                )
+            )
+        return desired
+
+    def _nearest(
+        self, ref: ItemRef, media: MediaType, count: int, seen: Collection[ItemRef]
+    ) -> list[ItemRef]:
+        hits = self._index.nearest(ref, k=count + _MARGIN, media_type=media, exclude=seen)
+        return [hit for hit, _score in hits]
+
+    async def _genres_for_exclusion(
+        self, state: UserState, raw: Mapping[ManagedListKind, _Candidates]
+    ) -> dict[ItemRef, list[int]]:
+        prefs = state.preferences
+        if not prefs.excluded_movie_genres and not prefs.excluded_show_genres:
+            return {}
+        refs = sorted({ref for c in raw.values() for ref in (*c.first, *c.second)})
+        records = await self._store.get_titles(refs)
+        return {r.title.ref: [g.id for g in r.title.genres] for r in records}
+
+    # -- step 7 --------------------------------------------------------------------------------
+
+    async def _materialize(
+        self,
+        run: Run,
+        state: UserState,
+        desired: Mapping[ManagedListKind, _Desired],
+        now: datetime,
+    ) -> UserState:
+        user_id = state.user_id
+        wanted = [kind for kind in managed_kinds() if kind in desired]
+        # An empty computation never creates (nor empties) a list.
+        writable = [kind for kind in wanted if desired[kind].refs]
+        for kind in wanted:
+            record = state.managed_list(kind)
+            if not desired[kind].refs and record is not None and kind in _EMPTY_MEANS_STALE:
+                # Nothing paused any more: leave the list alone, stop serving it.
+                state = state.with_list(attrs.evolve(record, synced_ok=False))
+        if not writable:
+            return state
+        try:
+            run.call()
+            limits = await self._sink.limits(user_id)
+        except SourceError as exc:
+            run.error("limits", exc)
+            return state
+        for kind in writable[: limits.max_lists]:
+            state = await self._write_list(
+                run, state, kind, desired[kind], max_items=limits.max_items_per_list, now=now
+            )
+        return state
+
+    async def _write_list(
+        self,
+        run: Run,
+        state: UserState,
+        kind: ManagedListKind,
+        desired: _Desired,
+        *,
+        max_items: int,
+        now: datetime,
+    ) -> UserState:
+        user_id = state.user_id
+        record = state.managed_list(kind)
+        try:
+            run.call()
+            handle = await self._sink.ensure_list(
+                user_id, kind.list_name, description=_DESCRIPTIONS[kind]
+            )
+            run.call()
+            current = await self._sink.items(user_id, handle.list_id)
+        except AccountLimitExceeded as exc:
+            run.error(f"ensure_list {kind.list_name!r}", exc)
+            return state
+        except SourceError as exc:
+            run.error(f"read list {kind.list_name!r}", exc)
+            if record is not None:
+                state = state.with_list(attrs.evolve(record, synced_ok=False))
+            return state
+        refs = desired.refs[:max_items]
+        if record is None or record.list_id != handle.list_id:
+            # A list adopted by name: we do not know what it holds until we write it.
+            record = ManagedList(kind, handle.list_id, len(current), synced_ok=False)
+        if not should_write(len(current), refs, complete=desired.complete):
+            return state.with_list(record)
+        diff = plan_list_diff(current, refs)
+        count = len(current)
+        if not diff.is_empty:
+            try:
+                run.call(write=True)
+                count = (await self._sink.apply(user_id, handle.list_id, diff)).item_count
+            except SourceError as exc:
+                run.error(f"apply {kind.list_name!r}", exc)
+                run.failed += 1
+                return state.with_list(attrs.evolve(record, synced_ok=False))
+        return state.with_list(
+            ManagedList(
+                kind,
+                handle.list_id,
+                item_count=count,
+                synced_ok=True,
+                synced_at=now,
+                anchor=desired.anchor,
+            )
+        )
+
+
+_EMPTY_MEANS_STALE: Final = frozenset({ManagedListKind.CONTINUE_WATCHING})
+
+_MEDIA: Final[Mapping[ManagedListKind, MediaType]] = {
+    ManagedListKind.RECOMMENDED_MOVIES: MediaType.MOVIE,
+    ManagedListKind.RECOMMENDED_SHOWS: MediaType.TV,
+    ManagedListKind.BECAUSE_WATCHED_MOVIES: MediaType.MOVIE,
+    ManagedListKind.BECAUSE_WATCHED_SHOWS: MediaType.TV,
+}
+
+
+async def _attempt(run: Run, what: str, call: Awaitable[T]) -> T | None:
+    """Await one remote read; a ``SourceError`` is recorded and becomes ``None``."""
+    run.call()
+    try:
+        return await call
+    except SourceError as exc:
+        run.error(what, exc)
+        return None

@@ -1,0 +1,351 @@
+"""Fault injection for any adapter: wrappers that fail a port call on a schedule.
+
+Wrap real adapters (in-memory or remote) in ``Flaky*`` wrappers that share one
+:class:`FaultPlan`. The plan numbers every call across all wrapped ports, so a test can run
+a pipeline once to learn how many calls it makes, then make each call in turn fail (with a
+:class:`~reclio.errors.SourceError`) or crash (with any exception, e.g. one that stands for
+the process dying) and check what the pipeline left behind::
+
+    plan = FaultPlan()
+    recommender = FlakyRecommender(LocalRecommender(), plan)
+    plan.fail_call(3, SourceUnavailable("down", service="test", operation="x"))
+
+No mocks: each wrapper implements its port by delegating to the wrapped adapter.
+
+Stability: testing (may change between minor versions).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import AsyncIterator, Collection, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+import attrs
+
+from reclio.ports import (
+    CandidateList,
+    CatalogSource,
+    Embedder,
+    InteractionSource,
+    ListSink,
+    Recommender,
+    StateStore,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import numpy as np
+    import numpy.typing as npt
+
+    from reclio.domain import (
+        AccountLimits,
+        ActivityStamp,
+        CatalogRecord,
+        Interaction,
+        ItemRef,
+        ListDiff,
+        ListHandle,
+        MediaType,
+        PlaybackProgress,
+        Title,
+        UserState,
+        WriteResult,
+    )
+
+__all__ = [
+    "Crash",
+    "FaultPlan",
+    "FlakyCatalogSource",
+    "FlakyEmbedder",
+    "FlakyInteractionSource",
+    "FlakyListSink",
+    "FlakyRecommender",
+    "FlakyStateStore",
+]
+
+
+class Crash(BaseException):
+    """Stands for the process dying mid-pipeline; no reclio code catches it."""
+
+
+@attrs.define
+class _Rule:
+    pattern: str
+    error: BaseException
+    remaining: int | None
+
+
+@attrs.define
+class FaultPlan:
+    """The schedule of failures shared by a set of ``Flaky*`` wrappers.
+
+    Operations are named ``"<port>.<method>"``, e.g. ``"recommender.add_interactions"``.
+
+    Attributes:
+        calls: Every call made so far, in order (failed ones included).
+    """
+
+    calls: list[str] = attrs.Factory(list)
+    _by_number: dict[int, BaseException] = attrs.Factory(dict)
+    _rules: list[_Rule] = attrs.Factory(list)
+
+    def fail_call(self, number: int, error: BaseException) -> None:
+        """Make the ``number``-th call from now on (1-based, across all ports) raise ``error``."""
+        if number < 1:
+            msg = f"call numbers start at 1, got {number}"
+            raise ValueError(msg)
+        self._by_number[len(self.calls) + number] = error
+
+    def fail(self, pattern: str, error: BaseException, *, times: int | None = 1) -> None:
+        """Make calls whose operation matches ``pattern`` (fnmatch) raise ``error``.
+
+        ``times=None`` fails every matching call until :meth:`clear`.
+        """
+        self._rules.append(_Rule(pattern, error, times))
+
+    def clear(self) -> None:
+        """Forget every planned failure (the call log stays)."""
+        self._by_number.clear()
+        self._rules.clear()
+
+    def count(self, pattern: str = "*") -> int:
+        """How many calls so far matched ``pattern``."""
+        return sum(1 for call in self.calls if fnmatch.fnmatchcase(call, pattern))
+
+    def check(self, operation: str) -> None:
+        """Log a call of ``operation``; raise if the plan says this call fails."""
+        self.calls.append(operation)
+        error = self._by_number.pop(len(self.calls), None)
+        if error is not None:
+            raise error
+        for rule in self._rules:
+            if fnmatch.fnmatchcase(operation, rule.pattern):
+                if rule.remaining is not None:
+                    rule.remaining -= 1
+                    if rule.remaining <= 0:
+                        self._rules.remove(rule)
+                raise rule.error
+
+
+class FlakyCatalogSource(CatalogSource):
+    """A ``CatalogSource`` that fails on plan (operations ``catalog.*``)."""
+
+    def __init__(self, inner: CatalogSource, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def get_title(self, ref: ItemRef) -> Title | None:  # noqa: D102 - the port's
+        self.plan.check("catalog.get_title")
+        return await self.inner.get_title(ref)
+
+    async def candidates(  # noqa: D102
+        self, which: CandidateList, media_type: MediaType, *, page: int = 1
+    ) -> Sequence[ItemRef]:
+        self.plan.check("catalog.candidates")
+        return await self.inner.candidates(which, media_type, page=page)
+
+    async def changed_since(  # noqa: D102
+        self, media_type: MediaType, since: datetime
+    ) -> Sequence[ItemRef]:
+        self.plan.check("catalog.changed_since")
+        return await self.inner.changed_since(media_type, since)
+
+
+class FlakyInteractionSource(InteractionSource):
+    """An ``InteractionSource`` that fails on plan (operations ``interactions.*``)."""
+
+    def __init__(self, inner: InteractionSource, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def activity(self, user_id: str) -> ActivityStamp:  # noqa: D102
+        self.plan.check("interactions.activity")
+        return await self.inner.activity(user_id)
+
+    async def history(  # noqa: D102
+        self, user_id: str, *, since: datetime | None = None
+    ) -> Sequence[Interaction]:
+        self.plan.check("interactions.history")
+        return await self.inner.history(user_id, since=since)
+
+    async def ratings(self, user_id: str) -> Sequence[Interaction]:  # noqa: D102
+        self.plan.check("interactions.ratings")
+        return await self.inner.ratings(user_id)
+
+    async def watchlist(self, user_id: str) -> Sequence[Interaction]:  # noqa: D102
+        self.plan.check("interactions.watchlist")
+        return await self.inner.watchlist(user_id)
+
+    async def playback(self, user_id: str) -> Sequence[PlaybackProgress]:  # noqa: D102
+        self.plan.check("interactions.playback")
+        return await self.inner.playback(user_id)
+
+
+class FlakyRecommender(Recommender):
+    """A ``Recommender`` that fails on plan (operations ``recommender.*``)."""
+
+    def __init__(self, inner: Recommender, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def upsert_items(self, titles: Sequence[Title]) -> WriteResult[ItemRef]:  # noqa: D102
+        self.plan.check("recommender.upsert_items")
+        return await self.inner.upsert_items(titles)
+
+    async def add_interactions(  # noqa: D102
+        self, interactions: Sequence[Interaction]
+    ) -> WriteResult[Interaction]:
+        self.plan.check("recommender.add_interactions")
+        return await self.inner.add_interactions(interactions)
+
+    async def recommend(  # noqa: D102
+        self,
+        user_id: str,
+        *,
+        media_type: MediaType,
+        count: int,
+        exclude: Collection[ItemRef] = (),
+    ) -> Sequence[ItemRef]:
+        self.plan.check("recommender.recommend")
+        return await self.inner.recommend(
+            user_id, media_type=media_type, count=count, exclude=exclude
+        )
+
+    async def similar(  # noqa: D102
+        self,
+        ref: ItemRef,
+        *,
+        count: int,
+        media_type: MediaType | None = None,
+        target_user: str | None = None,
+        exclude: Collection[ItemRef] = (),
+    ) -> Sequence[ItemRef]:
+        self.plan.check("recommender.similar")
+        return await self.inner.similar(
+            ref, count=count, media_type=media_type, target_user=target_user, exclude=exclude
+        )
+
+
+class FlakyEmbedder(Embedder):
+    """An ``Embedder`` that fails on plan (operation ``embedder.embed``)."""
+
+    def __init__(self, inner: Embedder, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    @property
+    def dimension(self) -> int:  # noqa: D102
+        return self.inner.dimension
+
+    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # noqa: D102
+        self.plan.check("embedder.embed")
+        return await self.inner.embed(texts)
+
+
+class FlakyListSink(ListSink):
+    """A ``ListSink`` that fails on plan (operations ``sink.*``)."""
+
+    def __init__(self, inner: ListSink, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def ensure_list(  # noqa: D102
+        self, user_id: str, name: str, *, description: str = ""
+    ) -> ListHandle:
+        self.plan.check("sink.ensure_list")
+        return await self.inner.ensure_list(user_id, name, description=description)
+
+    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:  # noqa: D102
+        self.plan.check("sink.items")
+        return await self.inner.items(user_id, list_id)
+
+    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:  # noqa: D102
+        self.plan.check("sink.apply")
+        return await self.inner.apply(user_id, list_id, diff)
+
+    async def limits(self, user_id: str) -> AccountLimits:  # noqa: D102
+        self.plan.check("sink.limits")
+        return await self.inner.limits(user_id)
+
+
+class FlakyStateStore(StateStore):
+    """A ``StateStore`` that fails on plan (operations ``store.*``)."""
+
+    def __init__(self, inner: StateStore, plan: FaultPlan) -> None:
+        self.inner = inner
+        self.plan = plan
+
+    async def get_user(self, user_id: str) -> UserState | None:  # noqa: D102
+        self.plan.check("store.get_user")
+        return await self.inner.get_user(user_id)
+
+    async def put_user(self, state: UserState) -> None:  # noqa: D102
+        self.plan.check("store.put_user")
+        await self.inner.put_user(state)
+
+    async def user_ids(self) -> Sequence[str]:  # noqa: D102
+        self.plan.check("store.user_ids")
+        return await self.inner.user_ids()
+
+    async def due_users(self, now: datetime) -> Sequence[str]:  # noqa: D102
+        self.plan.check("store.due_users")
+        return await self.inner.due_users(now)
+
+    async def record_feed_request(self, user_id: str, at: datetime) -> None:  # noqa: D102
+        self.plan.check("store.record_feed_request")
+        await self.inner.record_feed_request(user_id, at)
+
+    async def feed_requests_since(self, user_id: str, since: datetime) -> int:  # noqa: D102
+        self.plan.check("store.feed_requests_since")
+        return await self.inner.feed_requests_since(user_id, since)
+
+    async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:  # noqa: D102
+        self.plan.check("store.acquire_lease")
+        return await self.inner.acquire_lease(key, owner, ttl)
+
+    async def release_lease(self, key: str, owner: str) -> None:  # noqa: D102
+        self.plan.check("store.release_lease")
+        await self.inner.release_lease(key, owner)
+
+    async def get_cursor(self, name: str) -> str | None:  # noqa: D102
+        self.plan.check("store.get_cursor")
+        return await self.inner.get_cursor(name)
+
+    async def set_cursor(self, name: str, value: str) -> None:  # noqa: D102
+        self.plan.check("store.set_cursor")
+        await self.inner.set_cursor(name, value)
+
+    async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:  # noqa: D102
+        self.plan.check("store.get_titles")
+        return await self.inner.get_titles(refs)
+
+    async def put_titles(self, records: Sequence[CatalogRecord]) -> None:  # noqa: D102
+        self.plan.check("store.put_titles")
+        await self.inner.put_titles(records)
+
+    async def iter_titles(  # noqa: D102
+        self, *, batch_size: int = 500
+    ) -> AsyncIterator[Sequence[CatalogRecord]]:
+        self.plan.check("store.iter_titles")
+        async for batch in self.inner.iter_titles(batch_size=batch_size):
+            yield batch
+
+    async def mark_synced(self, confirmed: Mapping[ItemRef, str]) -> None:  # noqa: D102
+        self.plan.check("store.mark_synced")
+        await self.inner.mark_synced(confirmed)
+
+    async def put_embeddings(  # noqa: D102
+        self, rows: Sequence[tuple[ItemRef, str, Sequence[float]]]
+    ) -> None:
+        self.plan.check("store.put_embeddings")
+        await self.inner.put_embeddings(rows)
+
+    async def iter_embeddings(  # noqa: D102
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[Sequence[tuple[ItemRef, Sequence[float]]]]:
+        self.plan.check("store.iter_embeddings")
+        async for batch in self.inner.iter_embeddings(batch_size=batch_size):
+            yield batch
