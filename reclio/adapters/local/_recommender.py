@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 __all__ = ["LocalRecommender"]
 
 _SERVICE = "local"
+_NEGLIGIBLE = 1e-4
+"""Profile weights below this fraction of the user's largest are left out of scoring."""
 
 
 class LocalRecommender(Recommender):
@@ -69,6 +71,7 @@ class LocalRecommender(Recommender):
         self._model: FittedModel | None = None
         self._fitted_on = 0
         self._changes = 0
+        self._profiles: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
         self._lock = asyncio.Lock()
 
     # -- writes ---------------------------------------------------------------------------
@@ -92,6 +95,7 @@ class LocalRecommender(Recommender):
             self._intern(interaction.ref)
             self._interactions[key] = interaction
             self._by_user.setdefault(interaction.user_id, {})[key] = interaction
+            self._profiles.pop(interaction.user_id, None)
         return WriteResult.all_ok(interactions)
 
     # -- fitting --------------------------------------------------------------------------
@@ -291,6 +295,13 @@ class LocalRecommender(Recommender):
         return index
 
     def _profile(self, user_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The user's titles and their weights, newest first (cached until they change)."""
+        profile = self._profiles.get(user_id)
+        if profile is None:
+            profile = self._profiles[user_id] = self._build_profile(user_id)
+        return profile
+
+    def _build_profile(self, user_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """The user's titles and their weights: confidence times recency."""
         history = self._by_user.get(user_id)
         if not history:
@@ -335,6 +346,11 @@ class LocalRecommender(Recommender):
     ) -> npt.NDArray[np.float64]:
         n_total = len(self._refs)
         scores = np.zeros(n_total, dtype=np.float64)
+        # Titles whose weight recency has decayed below 1e-4 of the largest change no
+        # ranking; skipping them bounds the cost for users with thousands of titles.
+        if weights.size:
+            keep = np.abs(weights) >= _NEGLIGIBLE * float(np.abs(weights).max())
+            items, weights = items[keep], weights[keep]
         known = items < model.n_items
         scores[: model.n_items] = model.score(items[known], weights[known])
         # Catalog popularity breaks the remaining ties (e.g. titles nobody interacted with).
