@@ -17,6 +17,10 @@ _slider = attrs.validators.optional(
 )
 
 
+def _genre_ids(values: Iterable[int]) -> frozenset[int]:
+    return frozenset(values)
+
+
 @attrs.frozen
 class Preferences:
     """What a user asked for; shapes every TMDB query reclio emits.
@@ -33,8 +37,8 @@ class Preferences:
         discovery: 0 = well-known titles, 100 = obscure ones (Hidden Gems vote band).
     """
 
-    excluded_movie_genres: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset)
-    excluded_show_genres: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset)
+    excluded_movie_genres: frozenset[int] = attrs.field(default=frozenset(), converter=_genre_ids)
+    excluded_show_genres: frozenset[int] = attrs.field(default=frozenset(), converter=_genre_ids)
     family_safe: bool = False
     era: int | None = attrs.field(default=None, validator=_slider)
     runtime: int | None = attrs.field(default=None, validator=_slider)

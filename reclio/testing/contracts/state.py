@@ -42,8 +42,7 @@ __all__ = ["ManualClock", "StateStoreContract"]
 
 _START = datetime(2026, 1, 1, 12, tzinfo=UTC)
 _PREFERENCES = Preferences(
-    # mypy's attrs plugin types a ``converter=frozenset`` parameter as Iterable[_T_co].
-    excluded_movie_genres=frozenset((27, 53)),  # type: ignore[arg-type]
+    excluded_movie_genres=frozenset((27, 53)),
     family_safe=True,
     era=0,
 )
