@@ -1,8 +1,8 @@
 """reclio's own JSON format for the state it stores: users, catalog titles.
 
-One converter factory, :func:`make_state_converter`, shared by every state store and by the
+One converter factory, `make_state_converter`, shared by every state store and by the
 round-trip tests, so a user written by one store reads back identically in another. The
-format is reclio's: an :class:`~reclio.domain.ItemRef` is its item id (``"movie_603"``), an
+format is reclio's: an `ItemRef` is its item id (``"movie_603"``), an
 instant is an ISO-8601 string with its UTC offset, enums are their values, sets are sorted
 lists. Unknown keys are ignored when reading, so a worker one minor version behind can still
 read a document written by a newer one during a rolling upgrade.
@@ -56,7 +56,7 @@ def _sorted_list(value: frozenset[Any]) -> list[Any]:
 def make_state_converter() -> cattrs.Converter:
     """A fresh converter for reclio's stored JSON documents.
 
-    Use ``converter.unstructure(state)`` then :func:`json.dumps`, and ``json.loads`` then
+    Use ``converter.unstructure(state)`` then `json.dumps`, and ``json.loads`` then
     ``converter.structure(obj, UserState)``. Writing a naive datetime raises ``ValueError``.
 
     Returns:

@@ -1,6 +1,6 @@
 """Configuration from the environment: the only module in reclio that reads ``RECLIO_*``.
 
-Everything else takes configuration objects. :meth:`ReclioConfig.from_env` reads the
+Everything else takes configuration objects. `ReclioConfig.from_env` reads the
 variables below; credentials that are missing select the embedded default (local engine,
 in-process catalog) and say so in one INFO log line.
 

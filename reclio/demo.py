@@ -1,7 +1,7 @@
 """``reclio demo``: the whole pipeline on the embedded default, with no keys and no network.
 
 A deterministic world (a generated catalog and a few hundred users' activity, see
-:mod:`reclio.demo_data`) goes into in-memory sources; state lives in SQLite; the demo
+`reclio.demo_data`) goes into in-memory sources; state lives in SQLite; the demo
 user's feeds are built by the same ``FeedBuilder`` an application uses.
 """
 

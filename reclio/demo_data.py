@@ -1,12 +1,12 @@
 """A deterministic demo world: a plausible catalog and users with real taste, no network.
 
-:func:`generate_catalog` builds movies and shows from word lists with real TMDB genre ids,
+`generate_catalog` builds movies and shows from word lists with real TMDB genre ids,
 years, a long tail of vote counts, popularity, cast and overviews whose words are typical of
-their genres (so the hashing embedder finds real neighbours). :func:`generate_activity`
+their genres (so the hashing embedder finds real neighbours). `generate_activity`
 draws users from latent taste clusters: each prefers two or three themes (e.g. science
 fiction, crime) and leans towards popular titles, so collaborative filtering has signal to
-find. Everything comes from one seeded :class:`random.Random`: the same arguments give the
-same world in every process. :func:`load_into` puts a world into the in-memory sources.
+find. Everything comes from one seeded `random.Random`: the same arguments give the
+same world in every process. `load_into` puts a world into the in-memory sources.
 
 Stability: caller-stable for the function signatures; the generated contents may change
 between minor versions.
@@ -490,13 +490,13 @@ def generate_activity(
 ) -> dict[str, UserActivity]:
     """Activity for ``users`` users (``"demo"`` first, then ``user_0001``...), deterministic.
 
-    Each user prefers two or three themes (:data:`THEMES`), watches mostly titles of those
+    Each user prefers two or three themes (`THEMES`), watches mostly titles of those
     themes and mostly popular ones, rates about 40 % of them (higher when on-theme),
     bookmarks a few unseen on-theme titles and may have some paused. The ``"demo"`` user
     likes science fiction, mystery and crime and has a full history.
 
     Args:
-        catalog: The titles to draw from (e.g. :func:`generate_catalog`).
+        catalog: The titles to draw from (e.g. `generate_catalog`).
         users: How many users, at least 1 (``"demo"`` is always one of them).
         seed: Seed of the only source of randomness.
         now: The moment the activity leads up to (timezone-aware); nothing is later.

@@ -1,18 +1,18 @@
 """The edge of the hexagon: every port reclio's core talks to, in one place.
 
-Ports are small :class:`typing.Protocol` classes over reclio's own frozen domain values.
+Ports are small `typing.Protocol` classes over reclio's own frozen domain values.
 Methods that do I/O are ``async``; pure computation (the vector index) is plain.
 
 Two rules hold for every port:
 
 * **Absence is data, failure is an exception.** An unknown title is ``None``; nothing to
   recommend is an empty sequence. Anything that went wrong raises a
-  :class:`~reclio.errors.SourceError` subclass, never a vendor exception.
+  `SourceError` subclass, never a vendor exception.
 * **Options are keyword-only**, with defaults; pagination, batching limits and rate limits are
   the adapter's business.
 
-Lifecycle and health are separate capability protocols (:class:`SupportsPing`,
-:class:`SupportsAclose`), runtime-checkable so diagnostics can find them.
+Lifecycle and health are separate capability protocols (`SupportsPing`,
+`SupportsAclose`), runtime-checkable so diagnostics can find them.
 
 Stability: caller-stable; implementer-stable within a minor version (methods may gain
 keyword options with defaults).
@@ -228,7 +228,7 @@ class VectorIndex(Protocol):
     """**Port:** nearest-neighbour search over title vectors (cosine similarity).
 
     Build once, then query; rebuilding replaces the whole index. Plain (not async): it is
-    in-process computation. Callers offload large builds with :func:`asyncio.to_thread`.
+    in-process computation. Callers offload large builds with `asyncio.to_thread`.
 
     Adapters: ``AnnoyVectorIndex``, ``ExactVectorIndex``.
     """

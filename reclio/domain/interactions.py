@@ -53,7 +53,7 @@ def _rating_value(inst: Interaction, _attribute: object, value: float | None) ->
 class Interaction:
     """One signal from one user about one title.
 
-    Two interactions with the same :attr:`key` are the same event, however often a source
+    Two interactions with the same `key` are the same event, however often a source
     reports them; recommenders treat re-sending one as success.
 
     Stability: caller-stable.
@@ -79,7 +79,7 @@ class Interaction:
 
     @classmethod
     def rating(cls, user_id: str, ref: ItemRef, stars: float, at: datetime) -> Interaction:
-        """A 1..10 rating, stored normalized (see :func:`normalize_rating`)."""
+        """A 1..10 rating, stored normalized (see `normalize_rating`)."""
         return cls(user_id, ref, InteractionKind.RATING, at, normalize_rating(stars))
 
     @classmethod

@@ -14,7 +14,7 @@ T = TypeVar("T")
 class WriteResult(Generic[T]):
     """Per-member outcome of one batched write.
 
-    A member counts as written only when it is in :attr:`ok`; callers mark progress
+    A member counts as written only when it is in `ok`; callers mark progress
     (titles synced, cursors advanced) from that alone.
 
     Attributes:

@@ -84,7 +84,7 @@ class Title:
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
     def text_hash(self) -> str:
-        """A stable digest of :meth:`embedding_text`; a changed hash means embed again."""
+        """A stable digest of `embedding_text`; a changed hash means embed again."""
         return hashlib.blake2b(self.embedding_text().encode(), digest_size=16).hexdigest()
 
 
@@ -100,9 +100,9 @@ class CatalogRecord:
 
     Attributes:
         title: The title.
-        content_hash: :meth:`Title.content_hash` when stored.
+        content_hash: `Title.content_hash` when stored.
         synced_hash: The content hash the recommender last confirmed; ``None`` if never.
-        embedded_hash: The :meth:`Title.text_hash` last embedded; ``None`` if never.
+        embedded_hash: The `Title.text_hash` last embedded; ``None`` if never.
     """
 
     title: Title

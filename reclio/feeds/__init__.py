@@ -1,7 +1,7 @@
 """Feeds: the ChillLink rows of one user, as data (``FeedSpec``) run by one chain runner.
 
-A layout is a sequence of :class:`FeedSpec`; each spec has a chain of :class:`Link` values
-tried in order and a :class:`Terminal` that always serves. :class:`FeedBuilder` runs the
+A layout is a sequence of `FeedSpec`; each spec has a chain of `Link` values
+tried in order and a `Terminal` that always serves. `FeedBuilder` runs the
 layout against a user's stored state.
 """
 

@@ -55,7 +55,7 @@ class FeedBuilder:
 
     Args:
         store: Where user state lives.
-        layout: The feeds, in order (default: the ten feeds of :data:`DEFAULT_LAYOUT`).
+        layout: The feeds, in order (default: the ten feeds of `DEFAULT_LAYOUT`).
         today: Clock for date-relative preferences (default: today in UTC).
 
     Example:

@@ -1,6 +1,6 @@
 """Link factories: the building blocks of fallback chains.
 
-Every link reads a :class:`FeedContext` (in-memory user state) and either serves the row or
+Every link reads a `FeedContext` (in-memory user state) and either serves the row or
 passes with a reason. Nothing here does I/O, so a whole layout builds in microseconds.
 """
 

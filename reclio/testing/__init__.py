@@ -1,6 +1,6 @@
 """Public test helpers: contract suites for every port and hypothesis strategies.
 
-Adapter authors subclass the contracts in :mod:`reclio.testing.contracts` and provide a
+Adapter authors subclass the contracts in `reclio.testing.contracts` and provide a
 fixture; the in-memory adapters and every first-party adapter pass the same suites.
 
 Stability: testing (may change between minor versions).

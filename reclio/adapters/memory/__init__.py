@@ -1,7 +1,7 @@
 """First-class in-memory adapters for every port but the recommender.
 
 They are real implementations, not test doubles: the embedded default (``reclio demo``)
-runs on them, and they pass the same contract suites (:mod:`reclio.testing.contracts`) as
+runs on them, and they pass the same contract suites (`reclio.testing.contracts`) as
 the remote adapters. Each has ``inject_failure()`` to make it fail like a remote service,
 and the sources count their calls. Importing this package imports NumPy (for the vector
 index and the embedder); ``import reclio`` does not.

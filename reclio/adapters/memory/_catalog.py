@@ -21,11 +21,11 @@ _SortKey = Callable[[Title], tuple[float, ...]]
 class InMemoryCatalogSource(CatalogSource):
     """**CatalogSource** over titles held in memory, paged like TMDB.
 
-    Ranked lists are either set explicitly with :meth:`set_candidates`, or derived from the
+    Ranked lists are either set explicitly with `set_candidates`, or derived from the
     titles when never set: popular and trending by popularity, top rated by vote average
     among titles with at least 200 votes (all titles when none has), current by year then
-    popularity. Every :meth:`add_title` is logged with a timestamp, which
-    :meth:`changed_since` reads.
+    popularity. Every `add_title` is logged with a timestamp, which
+    `changed_since` reads.
 
     Stability: caller-stable; implementer: internal.
 
@@ -77,7 +77,7 @@ class InMemoryCatalogSource(CatalogSource):
         """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
 
         ``operation`` is a method name (``"get_title"``, ``"candidates"``,
-        ``"changed_since"``); ``times=None`` fails until :meth:`clear_failures`.
+        ``"changed_since"``); ``times=None`` fails until `clear_failures`.
         """
         self._faults.inject(error, operation=operation, times=times)
 

@@ -36,7 +36,7 @@ class HashingEmbedder(Embedder):
     Each lower-cased word (stop words dropped) and each pair of adjacent words is hashed
     with BLAKE2b into one of ``dimension`` buckets with a hash-derived sign (the "hashing
     trick"); rows are then L2-normalized. Deterministic across processes and machines
-    (no use of :func:`hash`), needs nothing but NumPy, and gives real neighbours for titles
+    (no use of `hash`), needs nothing but NumPy, and gives real neighbours for titles
     whose overviews share vocabulary. It knows no synonyms: use the sentence-transformers
     embedder (extra ``reclio[embeddings]``) when that matters.
 
@@ -62,7 +62,7 @@ class HashingEmbedder(Embedder):
         return self.embed_sync(texts)
 
     def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        """The same as :meth:`embed`, for callers outside an event loop."""
+        """The same as `embed`, for callers outside an event loop."""
         matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for feature in _features(text):

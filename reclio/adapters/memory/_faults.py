@@ -1,6 +1,6 @@
 """Failure injection for the in-memory adapters: a documented hook instead of mocks.
 
-Each in-memory adapter holds a :class:`Faults` and calls :meth:`Faults.check` at the top of
+Each in-memory adapter holds a `Faults` and calls `Faults.check` at the top of
 every I/O method, so tests (and demos of fallbacks) can make a real adapter fail the way a
 remote service would, then heal it.
 """
@@ -37,7 +37,7 @@ class Faults:
     ) -> None:
         """Make the next ``times`` calls of ``operation`` (any operation when ``None``) raise.
 
-        ``times=None`` fails every call until :meth:`clear`.
+        ``times=None`` fails every call until `clear`.
         """
         if times is not None and times < 1:
             msg = f"times must be at least 1 (or None for always), got {times}"

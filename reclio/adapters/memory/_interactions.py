@@ -28,10 +28,10 @@ class _Account:
 class InMemoryInteractionSource(InteractionSource):
     """**InteractionSource** over activity held in memory, shaped like Trakt's.
 
-    Add activity with :meth:`add_view`, :meth:`add_rating`, :meth:`add_bookmark`,
-    :meth:`set_playback` (or :meth:`add` for ready-made interactions). Like Trakt's
+    Add activity with `add_view`, `add_rating`, `add_bookmark`,
+    `set_playback` (or `add` for ready-made interactions). Like Trakt's
     ``last_activities``, each change moves the matching category of the user's
-    :class:`~reclio.domain.ActivityStamp` to ``clock()``, and always strictly forward, even
+    `ActivityStamp` to ``clock()``, and always strictly forward, even
     when the clock stands still, so a poll never misses a change. A user with no activity is
     not an error: their stamp is empty and every list is empty.
 
@@ -110,7 +110,7 @@ class InMemoryInteractionSource(InteractionSource):
         """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
 
         ``operation`` is a port method name (``"activity"``, ``"history"``, ``"ratings"``,
-        ``"watchlist"``, ``"playback"``); ``times=None`` fails until :meth:`clear_failures`.
+        ``"watchlist"``, ``"playback"``); ``times=None`` fails until `clear_failures`.
         """
         self._faults.inject(error, operation=operation, times=times)
 

@@ -29,15 +29,15 @@ class _List:
 class InMemoryListSink(ListSink):
     """**ListSink** over lists held in memory, with Trakt's rules.
 
-    List ids are unique across all users, as Trakt's are. :meth:`ensure_list` adopts the
-    first list with the same name before creating one. :meth:`apply` removes, then appends
+    List ids are unique across all users, as Trakt's are. `ensure_list` adopts the
+    first list with the same name before creating one. `apply` removes, then appends
     additions not already present (Trakt reports those as "existing"), then reorders when
     the diff carries an order; items the order does not mention keep their relative order
     after it. Limits are checked before anything changes, so a refused diff leaves the list
     exactly as it was.
 
-    To simulate failures, use :meth:`inject_failure` (e.g. make ``"apply"`` raise
-    ``SourceUnavailable`` once) or give the account small :class:`AccountLimits`.
+    To simulate failures, use `inject_failure` (e.g. make ``"apply"`` raise
+    ``SourceUnavailable`` once) or give the account small `AccountLimits`.
 
     Stability: caller-stable; implementer: internal.
 
@@ -75,7 +75,7 @@ class InMemoryListSink(ListSink):
         """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
 
         ``operation`` is a port method name (``"ensure_list"``, ``"items"``, ``"apply"``,
-        ``"limits"``); ``times=None`` fails until :meth:`clear_failures`.
+        ``"limits"``); ``times=None`` fails until `clear_failures`.
         """
         self._faults.inject(error, operation=operation, times=times)
 

@@ -21,12 +21,12 @@ class InMemoryStateStore(StateStore):
     """**StateStore** in process memory: fast, exact, gone when the process ends.
 
     Use it in tests, demos and single-process tools; use
-    :class:`~reclio.adapters.sqlite.SqliteStateStore` when state must survive a restart or be
+    `SqliteStateStore` when state must survive a restart or be
     shared between processes. Values are the frozen domain objects themselves (no copies are
     needed), vectors are kept as float32.
 
     Leases expire by the injected ``clock``, so tests can move time instead of sleeping.
-    Failures can be injected with :meth:`inject_failure`.
+    Failures can be injected with `inject_failure`.
 
     Stability: caller-stable; implementer: internal.
 
@@ -64,7 +64,7 @@ class InMemoryStateStore(StateStore):
                 operation="put_user")``.
             operation: A method name such as ``"put_user"``; ``None`` matches every method.
             times: How many calls fail; ``None`` fails every call until
-                :meth:`clear_failures`.
+                `clear_failures`.
         """
         self._faults.inject(error, operation=operation, times=times)
 

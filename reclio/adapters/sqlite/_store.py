@@ -55,17 +55,17 @@ class SqliteStateStore(StateStore):
     ``PRAGMA user_version``; migrations are applied in order when the store opens. Leases
     are rows with an expiry, taken in one ``BEGIN IMMEDIATE`` transaction, so two processes
     can never both hold one. Users are one JSON document per row (reclio's own format, see
-    :func:`reclio._serde.make_state_converter`) beside an indexed ``next_sync_at`` column;
+    `reclio._serde.make_state_converter`) beside an indexed ``next_sync_at`` column;
     catalog rows keep their content, synced and embedded hashes; vectors are float32 BLOBs.
 
     Design note: the async methods call ``sqlite3`` directly, on the event loop. A primary
     key lookup takes microseconds, less than the hop to a worker thread would cost, and
-    :meth:`get_user` sits on the feeds hot path (one cached prepared statement, one JSON
+    `get_user` sits on the feeds hot path (one cached prepared statement, one JSON
     decode). Bulk reads are paged by key so the loop is never held for long.
 
     Every ``sqlite3.Error`` reaches the caller as
-    :class:`~reclio.errors.SourceUnavailable` (``service="sqlite"``), chained ``from`` the
-    original; a stored document that no longer decodes is a :class:`~reclio.errors.DecodeError`.
+    `SourceUnavailable` (``service="sqlite"``), chained ``from`` the
+    original; a stored document that no longer decodes is a `DecodeError`.
 
     Stability: caller-stable; the schema is internal (migrated automatically).
 

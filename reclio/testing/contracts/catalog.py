@@ -1,6 +1,6 @@
 """The CatalogSource contract: what every catalog source must do, as a pytest suite.
 
-Subclass :class:`CatalogSourceContract` and override two fixtures: ``source``, the adapter
+Subclass `CatalogSourceContract` and override two fixtures: ``source``, the adapter
 under test, and ``known_movie``, a movie it certainly knows that also appears on the first
 page of its popular movies. Nothing else about the catalog's contents is assumed::
 
@@ -28,7 +28,7 @@ __all__ = ["CatalogSourceContract"]
 
 
 class CatalogSourceContract:
-    """Behaviour every :class:`~reclio.ports.CatalogSource` must have."""
+    """Behaviour every `CatalogSource` must have."""
 
     past_last_page: int = 500
     """A page number beyond the end of every list the source serves in these tests."""

@@ -1,6 +1,6 @@
 """The Embedder contract: what every embedder must do, as a pytest suite.
 
-Subclass :class:`EmbedderContract` and override ``embedder``::
+Subclass `EmbedderContract` and override ``embedder``::
 
     class TestMyEmbedder(EmbedderContract):
         @pytest.fixture
@@ -27,7 +27,7 @@ _TEXTS = (
 
 
 class EmbedderContract:
-    """Behaviour every :class:`~reclio.ports.Embedder` must have."""
+    """Behaviour every `Embedder` must have."""
 
     @pytest.fixture
     def embedder(self) -> Embedder:

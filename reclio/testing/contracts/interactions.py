@@ -1,6 +1,6 @@
 """The InteractionSource contract: what every interaction source must do, as a pytest suite.
 
-Subclass :class:`InteractionSourceContract` and override ``source`` and ``user_id``: a user
+Subclass `InteractionSourceContract` and override ``source`` and ``user_id``: a user
 with at least two views at different times, at least one rating, one watchlist entry and one
 title paused part-way. Nothing else about their activity is assumed::
 
@@ -33,7 +33,7 @@ def _newest_first(interactions: Sequence[Interaction]) -> bool:
 
 
 class InteractionSourceContract:
-    """Behaviour every :class:`~reclio.ports.InteractionSource` must have."""
+    """Behaviour every `InteractionSource` must have."""
 
     @pytest.fixture
     def source(self) -> InteractionSource:

@@ -1,6 +1,6 @@
 """The ListSink contract: what every list sink must do, as a pytest suite.
 
-Subclass :class:`ListSinkContract` and override ``sink``: the adapter under test, for an
+Subclass `ListSinkContract` and override ``sink``: the adapter under test, for an
 account (``user_id``) that holds no list yet and whose limits are small (the limit tests
 fill the account to them: a few lists of a few dozen items keep them quick)::
 
@@ -29,7 +29,7 @@ def _movies(*numbers: int) -> tuple[ItemRef, ...]:
 
 
 class ListSinkContract:
-    """Behaviour every :class:`~reclio.ports.ListSink` must have."""
+    """Behaviour every `ListSink` must have."""
 
     @pytest.fixture
     def sink(self) -> ListSink:

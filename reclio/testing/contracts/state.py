@@ -1,6 +1,6 @@
 """The StateStore contract: what every state store must do, as a pytest suite to subclass.
 
-Subclass :class:`StateStoreContract` in a test module and override the ``store`` fixture so
+Subclass `StateStoreContract` in a test module and override the ``store`` fixture so
 it builds a fresh, empty store that reads time from the given ``clock``::
 
     class TestMyStore(StateStoreContract):
@@ -94,7 +94,7 @@ async def _all_vectors(
 
 
 class StateStoreContract:
-    """Behaviour every :class:`~reclio.ports.StateStore` must have.
+    """Behaviour every `StateStore` must have.
 
     Override ``store``: a fresh, empty store whose leases read time from ``clock``.
     """

@@ -1,6 +1,6 @@
 """The VectorIndex contract: what every vector index must do, as a pytest suite.
 
-Subclass :class:`VectorIndexContract` and override ``index`` with a fresh, empty index. The
+Subclass `VectorIndexContract` and override ``index`` with a fresh, empty index. The
 data is synthetic with a constructed answer: each "cluster" vector has exactly one close
 neighbour, so even an approximate index must find it::
 
@@ -56,7 +56,7 @@ def _refs(result: Sequence[tuple[ItemRef, float]]) -> list[ItemRef]:
 
 
 class VectorIndexContract:
-    """Behaviour every :class:`~reclio.ports.VectorIndex` must have."""
+    """Behaviour every `VectorIndex` must have."""
 
     @pytest.fixture
     def index(self) -> VectorIndex:
@@ -65,7 +65,7 @@ class VectorIndexContract:
 
     @pytest.fixture
     def built(self, index: VectorIndex) -> VectorIndex:
-        """The index built from :func:`synthetic_vectors`."""
+        """The index built from `synthetic_vectors`."""
         index.build(synthetic_vectors())
         return index
 
