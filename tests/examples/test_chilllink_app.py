@@ -1,0 +1,95 @@
+"""The example ChillLink app answers /manifest and /feeds, and never /feeds with a 5xx."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from reclio import chilllink
+from reclio.adapters.memory import InMemoryStateStore
+from reclio.domain import Anchor, ItemRef, UserState
+from reclio.errors import SourceUnavailable
+
+pytest.importorskip("starlette")
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from examples.chilllink_app import create_app
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def store() -> InMemoryStateStore:
+    return InMemoryStateStore()
+
+
+@pytest.fixture
+async def client(store: InMemoryStateStore) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(store)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
+    ):
+        yield http
+
+
+async def test_manifest(client: httpx.AsyncClient) -> None:
+    """/manifest announces the feeds endpoint."""
+    body = (await client.get("/manifest")).json()
+    assert body["supported_endpoints"]["feeds"] == "/feeds"
+
+
+async def test_feeds_for_a_known_user(
+    store: InMemoryStateStore, client: httpx.AsyncClient
+) -> None:
+    """/feeds returns the user's ten feeds, with the Because You Watched anchor in the id."""
+    anchor = Anchor(ItemRef.movie(603), "The Matrix")
+    await store.put_user(UserState("u1", last_watched_movie=anchor))
+    response = await client.get("/feeds", params={"user_id": "u1"})
+    assert response.status_code == 200
+    feeds = chilllink.loads(response.text).feeds
+    assert len(feeds) == 10
+    assert feeds[3].id == "because_watched_movie_tmdb_603"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"user_id": "x" * 10_000}, {"user_id": "u", "last_watched": "garbage" * 100}],
+)
+async def test_odd_requests_still_get_ten_feeds(
+    client: httpx.AsyncClient, params: dict[str, str]
+) -> None:
+    """Missing, huge or malformed parameters never turn into an error response."""
+    response = await client.get("/feeds", params=params)
+    assert response.status_code == 200
+    assert len(chilllink.loads(response.text).feeds) == 10
+
+
+async def test_broken_store_is_not_a_5xx(
+    store: InMemoryStateStore, client: httpx.AsyncClient
+) -> None:
+    """A store failure is served by the non-personal layout with status 200."""
+    error = SourceUnavailable("down", service="memory", operation="get_user")
+    store.inject_failure(error, times=10)
+    response = await client.get("/feeds", params={"user_id": "u"})
+    assert response.status_code == 200
+    assert len(chilllink.loads(response.text).feeds) == 10
+
+
+async def test_healthz(client: httpx.AsyncClient) -> None:
+    """/healthz reads through the whole feeds path."""
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+
+async def test_a_bug_behind_feeds_is_not_a_5xx(
+    store: InMemoryStateStore, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Even a non-SourceError (a bug) is logged and answered with the non-personal layout."""
+    store.inject_failure(RuntimeError("bug"), times=10)  # type: ignore[arg-type]
+    response = await client.get("/feeds", params={"user_id": "u"})
+    assert response.status_code == 200
+    assert len(chilllink.loads(response.text).feeds) == 10
+    assert "answering the non-personal layout" in caplog.text
