@@ -33,12 +33,19 @@ from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
 from reclio.sync.report import Progress, ProgressCallback, SyncReport
 
-__all__ = ["LAST_RUN_CURSOR", "ContentSync", "rebuild_index"]
+__all__ = ["LAST_RUN_CURSOR", "VECTORS_CURSOR", "ContentSync", "rebuild_index"]
 
 _log = logging.getLogger("reclio.sync.content")
 
 LAST_RUN_CURSOR = "content:last_run"
 """The state-store cursor holding when the last run that read the change feed started."""
+
+VECTORS_CURSOR = "content:vectors"
+"""The state-store cursor naming the current version of the stored vectors.
+
+Content sync sets a new version before it writes any vector, so an index built from an
+older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
+"""
 
 _LEASE = "content-sync"
 
@@ -116,10 +123,12 @@ class ContentSync:
         last = datetime.fromisoformat(last_text) if last_text else None
         candidates, changed, changes_read = await self._candidates(run, last)
         notify(Progress("candidates", len(candidates), len(candidates)))
-        await self._fetch_and_store(run, candidates, changed, notify)
+        changes_stored = await self._fetch_and_store(run, candidates, changed, notify)
         await self._push_and_embed(run, notify)
-        await self._rebuild_index(run, notify)
-        if changes_read:
+        await self._rebuild_index(notify)
+        # The change feed is read from the last run on, so the cursor moves only when every
+        # change it reported is stored; otherwise the next run reads the same changes again.
+        if changes_read and changes_stored:
             await self._store.set_cursor(LAST_RUN_CURSOR, run.started_at.isoformat())
 
     # -- phase 1 -------------------------------------------------------------------------------
@@ -170,7 +179,8 @@ class ContentSync:
         candidates: Sequence[ItemRef],
         changed: set[ItemRef],
         notify: ProgressCallback,
-    ) -> None:
+    ) -> bool:
+        """Fetch and store what is new or changed; False if a changed title was not stored."""
         size = self._config.batch_size
         to_fetch: list[ItemRef] = []
         for start in range(0, len(candidates), size):
@@ -181,7 +191,9 @@ class ContentSync:
                     run.skipped += 1
                 else:
                     to_fetch.append(ref)
+        deferred = to_fetch[self._config.max_new_per_run :]
         to_fetch = to_fetch[: self._config.max_new_per_run]
+        missed = {ref for ref in deferred if ref in changed}
         gate = asyncio.Semaphore(self._config.concurrency)
 
         async def fetch(ref: ItemRef) -> Title | None:
@@ -192,6 +204,7 @@ class ContentSync:
                 except SourceError as exc:
                     run.error(f"get_title {ref}", exc)
                     run.failed += 1
+                    missed.add(ref)
                     return None
 
         for start in range(0, len(to_fetch), size):
@@ -204,14 +217,21 @@ class ContentSync:
             if fresh:
                 await self._store.put_titles(fresh)
             notify(Progress("fetch", min(start + size, len(to_fetch)), len(to_fetch)))
+        return not (missed & changed)
 
     # -- phase 3 -------------------------------------------------------------------------------
 
     async def _push_and_embed(self, run: Run, notify: ProgressCallback) -> None:
         # Collect refs first, then work: no writes while the store is being paged through.
         pending: list[ItemRef] = []
+        embeds = False
         async for batch in self._store.iter_titles(batch_size=self._config.batch_size):
             pending.extend(r.title.ref for r in batch if r.needs_push or _needs_embedding(r))
+            embeds = embeds or any(_needs_embedding(r) for r in batch)
+        if embeds:
+            # A new version before any vector changes: an index built earlier is now stale,
+            # even if this run dies before it rebuilds the index.
+            await self._store.set_cursor(VECTORS_CURSOR, uuid.uuid4().hex)
         size = self._config.batch_size
         for start in range(0, len(pending), size):
             records = await self._store.get_titles(pending[start : start + size])
@@ -257,8 +277,9 @@ class ContentSync:
 
     # -- phase 4 -------------------------------------------------------------------------------
 
-    async def _rebuild_index(self, run: Run, notify: ProgressCallback) -> None:
-        if run.embedded == 0 and len(self._index) > 0:
+    async def _rebuild_index(self, notify: ProgressCallback) -> None:
+        version = await self._store.get_cursor(VECTORS_CURSOR)
+        if len(self._index) > 0 and self._index.version == version:
             return
         count = await rebuild_index(self._store, self._index)
         notify(Progress("index", count, count))
@@ -276,11 +297,12 @@ async def rebuild_index(store: StateStore, index: IndexSlot) -> int:
     Raises:
         SourceError: the store failed.
     """
+    version = await store.get_cursor(VECTORS_CURSOR)
     vectors: list[tuple[ItemRef, Sequence[float]]] = []
     async for batch in store.iter_embeddings():
         vectors.extend(batch)
     if vectors:
-        await index.rebuild(vectors)
+        await index.rebuild(vectors, version=version)
     return len(vectors)
 
 

@@ -28,6 +28,12 @@ class IndexSlot(VectorIndex):
     def __init__(self, factory: Callable[[], VectorIndex]) -> None:
         self._factory = factory
         self._current = factory()
+        self._version: str | None = None
+
+    @property
+    def version(self) -> str | None:
+        """The version of the stored vectors the current index was built from, if known."""
+        return self._version
 
     @property
     def current(self) -> VectorIndex:
@@ -38,17 +44,26 @@ class IndexSlot(VectorIndex):
         """Make ``index`` the current one."""
         self._current = index
 
-    async def rebuild(self, items: Sequence[tuple[ItemRef, Sequence[float]]]) -> None:
-        """Build a fresh index from ``items`` in a worker thread, then swap it in."""
+    async def rebuild(
+        self, items: Sequence[tuple[ItemRef, Sequence[float]]], *, version: str | None = None
+    ) -> None:
+        """Build a fresh index from ``items`` in a worker thread, then swap it in.
+
+        Args:
+            items: Every vector the index should hold.
+            version: Which version of the stored vectors ``items`` are (see :attr:`version`).
+        """
         fresh = self._factory()
         await asyncio.to_thread(fresh.build, items)
         self.swap(fresh)
+        self._version = version
 
     def build(self, items: Iterable[tuple[ItemRef, Sequence[float]]]) -> None:
         """Build a fresh index from ``items`` (in this thread), then swap it in."""
         fresh = self._factory()
         fresh.build(items)
         self.swap(fresh)
+        self._version = None
 
     def nearest(
         self,
@@ -73,3 +88,4 @@ class IndexSlot(VectorIndex):
         fresh = self._factory()
         fresh.load(path)
         self.swap(fresh)
+        self._version = None

@@ -35,7 +35,7 @@ from reclio.domain import (
     WriteResult,
     genre_name,
 )
-from reclio.ports import Recommender
+from reclio.ports import Recommender, StateStore
 from reclio.sync import (
     ContentSync,
     ContentSyncConfig,
@@ -84,12 +84,14 @@ class RecordingRecommender(Recommender):
         self.inner = inner
         self.confirmed: set[tuple[object, ...]] = set()
         self.items: dict[ItemRef, Title] = {}
+        self.confirmed_hashes: set[tuple[ItemRef, str]] = set()
         self.cap_recommend: int | None = None
 
     async def upsert_items(self, titles: Sequence[Title]) -> WriteResult[ItemRef]:
         result = await self.inner.upsert_items(titles)
         ok = set(result.ok)
         self.items.update({t.ref: t for t in titles if t.ref in ok})
+        self.confirmed_hashes.update((t.ref, t.content_hash()) for t in titles if t.ref in ok)
         return result
 
     async def add_interactions(
@@ -161,7 +163,7 @@ class World:
     source: InMemoryInteractionSource
     recorder: RecordingRecommender
     sink: InMemoryListSink
-    store: InMemoryStateStore
+    store: StateStore
     slot: IndexSlot
     content: ContentSync
     users: UserSync
@@ -219,6 +221,7 @@ def make_world() -> WorldFactory:
         user_config: UserSyncConfig | None = None,
         content_config: ContentSyncConfig | None = None,
         users: int = 12,
+        store: StateStore | None = None,
     ) -> World:
         clock = Clock()
         plan = FaultPlan()
@@ -230,7 +233,7 @@ def make_world() -> WorldFactory:
             LocalRecommender(LocalRecommenderConfig(refit_fraction=1e9))
         )
         sink = InMemoryListSink()
-        store = InMemoryStateStore(clock=clock)
+        store = store or InMemoryStateStore(clock=clock)
         slot = IndexSlot(ExactVectorIndex)
         flaky_store = FlakyStateStore(store, plan)
         flaky_recommender = FlakyRecommender(recorder, plan)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import attrs
 import pytest
 
+from reclio.adapters.sqlite import SqliteStateStore
 from reclio.domain import (
     AccountLimits,
     ActivityStamp,
@@ -513,3 +514,25 @@ async def test_sweep_skips_a_user_whose_lease_is_held(make_world):
     sweep = await world.users.sweep(users=["user0", "user1", "user2"])
     assert sweep.lease_held == ("user1",)
     assert sorted(r.job for r in sweep.reports) == ["user:user0", "user:user2"]
+
+
+@pytest.mark.anyio
+async def test_runs_on_the_sqlite_store(make_world, tmp_path):
+    """The embedded default's store: state, ledger and lists survive a reopened file."""
+    path = tmp_path / "state.db"
+    world = make_world(store=SqliteStateStore(path))
+    await ready(world, ["user0", "user1"])
+    world.clock.advance(timedelta(hours=1))
+    world.source.add_view("user0", ItemRef.movie(3), world.clock.now)
+    await world.users.sync("user0")
+    state = await world.state("user0")
+
+    reopened = SqliteStateStore(path)
+    assert await reopened.get_user("user0") == state
+    assert state.movies_watched + state.shows_watched == 9
+    for kind in KINDS:
+        record = state.managed_list(kind)
+        assert record is not None
+        assert record.synced_ok
+    await reopened.aclose()
+    await world.store.aclose()

@@ -1,0 +1,226 @@
+"""ContentSync end to end on the in-memory adapters: DESIGN section 6."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+
+import attrs
+import pytest
+
+from reclio.adapters.memory import ExactVectorIndex
+from reclio.domain import Genre, ItemRef, MediaType, Title, WriteResult
+from reclio.errors import LeaseHeld, SourceUnavailable, SyncError
+from reclio.ports import CandidateList
+from reclio.sync import ContentSyncConfig, IndexSlot, Progress, rebuild_index
+
+DOWN = SourceUnavailable("down", service="test", operation="injected")
+
+
+async def records(world):
+    found = []
+    async for batch in world.store.iter_titles():
+        found.extend(batch)
+    return {r.title.ref: r for r in found}
+
+
+@pytest.mark.anyio
+async def test_first_run_fetches_stores_pushes_embeds_and_indexes(make_world):
+    """Every candidate is fetched once, stored with its hash, pushed, embedded and indexed."""
+    world = make_world()
+    steps: list[Progress] = []
+
+    report = await world.content.run(progress=steps.append)
+
+    stored = await records(world)
+    assert len(stored) == 100
+    assert report.ok
+    assert (report.fetched, report.pushed, report.embedded) == (100, 100, 100)
+    assert world.plan.count("catalog.get_title") == 100
+    for ref, record in stored.items():
+        assert record.content_hash == record.title.content_hash()
+        assert record.synced_hash == record.content_hash
+        assert record.embedded_hash == record.title.text_hash()
+        assert ref in world.recorder.items
+    assert len(world.slot) == 100
+    assert {s.stage for s in steps} >= {"candidates", "fetch", "push", "index"}
+
+
+@pytest.mark.anyio
+async def test_unchanged_catalog_costs_no_fetch_push_or_embedding(make_world):
+    """A second run with nothing changed skips everything and keeps the index."""
+    world = make_world()
+    await world.content.run()
+    index_before = world.slot.current
+    world.plan.calls.clear()
+    world.clock.advance(timedelta(days=1))
+
+    report = await world.content.run()
+
+    assert world.plan.count("catalog.get_title") == 0
+    assert world.plan.count("recommender.*") == 0
+    assert world.plan.count("embedder.*") == 0
+    assert (report.fetched, report.pushed, report.embedded) == (0, 0, 0)
+    assert report.skipped == 100
+    assert world.slot.current is index_before
+
+
+@pytest.mark.anyio
+async def test_changed_titles_are_pushed_and_reembedded_only_when_text_changed(make_world):
+    """A popularity change is pushed but not embedded; an overview change is both."""
+    world = make_world()
+    await world.content.run()
+    world.clock.advance(timedelta(hours=1))
+    titles = {t.ref: t for t in world.catalog.titles}
+    world.catalog.add_title(attrs.evolve(titles[ItemRef.movie(1)], popularity=1.0))
+    world.catalog.add_title(attrs.evolve(titles[ItemRef.tv(2)], overview="a brand new story"))
+    index_before = world.slot.current
+    world.clock.advance(timedelta(hours=1))
+
+    report = await world.content.run()
+
+    assert (report.fetched, report.pushed, report.embedded) == (2, 2, 1)
+    assert world.recorder.items[ItemRef.movie(1)].popularity == 1.0
+    stored = await records(world)
+    assert stored[ItemRef.tv(2)].embedded_hash == stored[ItemRef.tv(2)].title.text_hash()
+    assert world.slot.current is not index_before  # rebuilt, swapped
+
+
+@pytest.mark.anyio
+async def test_recommender_down_marks_nothing_synced_and_the_next_run_pushes(make_world):
+    """No title is marked synced without a confirmed write; pending ones are retried."""
+    world = make_world()
+    world.plan.fail("recommender.upsert_items", DOWN, times=None)
+
+    report = await world.content.run()
+
+    assert report.pushed == 0
+    assert report.failed == 100
+    assert all(r.synced_hash is None for r in (await records(world)).values())
+    assert len(world.slot) == 100  # embeddings do not depend on the recommender
+
+    world.plan.clear()
+    world.plan.calls.clear()
+    report = await world.content.run()
+    assert report.pushed == 100
+    assert world.plan.count("catalog.get_title") == 0  # stored titles are not fetched again
+    assert all(r.synced_hash == r.content_hash for r in (await records(world)).values())
+
+
+class PartlyRefusing:
+    """Refuses every title with an even TMDB id (a per-item failure inside a batch)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    async def upsert_items(self, titles: Sequence[Title]) -> WriteResult[ItemRef]:
+        odd = [t for t in titles if t.ref.tmdb_id % 2]
+        result = await self.inner.upsert_items(odd)
+        failed = tuple((t.ref, "refused") for t in titles if not t.ref.tmdb_id % 2)
+        return WriteResult(ok=result.ok, failed=failed)
+
+
+@pytest.mark.anyio
+async def test_only_titles_whose_own_write_succeeded_are_marked(make_world):
+    """Per-item failures leave exactly those titles pending."""
+    world = make_world()
+    inner = world.recorder.inner
+    world.recorder.inner = PartlyRefusing(inner)
+
+    report = await world.content.run()
+
+    assert (report.pushed, report.failed) == (50, 50)
+    for ref, record in (await records(world)).items():
+        assert (record.synced_hash is not None) == bool(ref.tmdb_id % 2)
+    world.recorder.inner = inner
+    assert (await world.content.run()).pushed == 50
+
+
+@pytest.mark.anyio
+async def test_embedding_failure_is_retried(make_world):
+    """Titles whose embedding failed are embedded by the next run."""
+    world = make_world()
+    world.plan.fail("embedder.embed", DOWN, times=None)
+    report = await world.content.run()
+    assert report.embedded == 0
+    assert len(world.slot) == 0
+    world.plan.clear()
+    report = await world.content.run()
+    assert report.embedded == 100
+    assert len(world.slot) == 100
+
+
+@pytest.mark.anyio
+async def test_titles_in_histories_missing_from_the_catalog_are_fetched(make_world):
+    """A title someone watched is fetched even when no ranked list carries it."""
+    world = make_world()
+    hidden = Title(ItemRef.movie(777), "Hidden", "a quiet film", [Genre(18, "Drama")])
+    world.catalog.add_title(hidden)
+    others = [t.ref for t in world.catalog.titles if t.media_type is MediaType.MOVIE]
+    others.remove(hidden.ref)
+    for which in CandidateList:
+        world.catalog.set_candidates(which, MediaType.MOVIE, others)
+    await world.content.run()
+    assert hidden.ref not in await records(world)
+
+    world.source.add_view("user0", hidden.ref, world.clock.now)
+    await world.users.sync("user0")
+    await world.content.run()
+
+    assert hidden.ref in await records(world)
+    assert hidden.ref in world.recorder.items
+
+
+@pytest.mark.anyio
+async def test_catalog_failures_are_reported_and_retried(make_world):
+    """A failed title fetch is counted; the title is fetched by the next run."""
+    world = make_world()
+    world.plan.fail("catalog.get_title", DOWN, times=3)
+    report = await world.content.run()
+    assert report.failed == 3
+    assert len(report.errors) == 3
+    assert len(await records(world)) == 97
+    assert (await world.content.run()).fetched == 3
+    assert len(await records(world)) == 100
+
+
+@pytest.mark.anyio
+async def test_memory_is_bounded_by_batches(make_world):
+    """Titles are fetched in batches of ``batch_size`` at most ``concurrency`` at a time."""
+    world = make_world(content_config=ContentSyncConfig(batch_size=7, concurrency=2))
+    steps: list[Progress] = []
+    await world.content.run(progress=steps.append)
+    fetch = [s for s in steps if s.stage == "fetch"]
+    assert len(fetch) == -(-100 // 7)
+    assert fetch[-1].done == fetch[-1].total == 100
+
+
+@pytest.mark.anyio
+async def test_content_sync_is_single_writer(make_world):
+    """A second worker cannot run content sync while the first holds the lease."""
+    world = make_world()
+    await world.store.acquire_lease("content-sync", "other", timedelta(minutes=5))
+    with pytest.raises(LeaseHeld):
+        await world.content.run()
+
+
+@pytest.mark.anyio
+async def test_store_failure_is_a_sync_error(make_world):
+    """A store failure ends the run with SyncError carrying the report so far."""
+    world = make_world()
+    world.plan.fail("store.put_embeddings", DOWN)
+    with pytest.raises(SyncError) as caught:
+        await world.content.run()
+    assert caught.value.report.fetched == 100
+    assert (await world.content.run()).embedded == 100
+
+
+@pytest.mark.anyio
+async def test_a_new_worker_rebuilds_its_index_from_the_store(make_world):
+    """rebuild_index gives a fresh slot the vectors content sync stored."""
+    world = make_world()
+    await world.content.run()
+    slot = IndexSlot(ExactVectorIndex)
+    assert await rebuild_index(world.store, slot) == 100
+    ref = ItemRef.movie(4)
+    assert slot.nearest(ref, k=5) == world.slot.nearest(ref, k=5)
