@@ -213,8 +213,8 @@ def plot_ndcg(reports: Sequence[DatasetReport], path: Path) -> Path:
         axis.invert_yaxis()
         axis.set_title(f"{report.dataset} ({report.users} users)")
         axis.set_xlabel("NDCG@10 on the test item (bars: one standard error)")
-        for y, value in enumerate(values):
-            axis.text(value, y, f" {value:.3f}", va="center", fontsize=8)
+        for y, (value, error) in enumerate(zip(values, errors, strict=True)):
+            axis.text(value + error, y, f"  {value:.3f}", va="center", fontsize=8)
     figure.suptitle("reclio eval movielens: leave-last-out, full ranking")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
