@@ -66,6 +66,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     if args.json:
         print(chilllink.dumps(result.response))
     else:
+        for report in result.reports:
+            print(report.summary())
         title = f"Feeds of user {result.user_id!r}"
         print_feeds(result.response, title=title, explain=args.explain)
     return 0

@@ -1,33 +1,23 @@
 """``reclio demo``: the whole pipeline on the embedded default, with no keys and no network.
 
 A deterministic world (a generated catalog and a few hundred users' activity, see
-`reclio.demo_data`) goes into in-memory sources; state lives in SQLite; the demo
-user's feeds are built by the same ``FeedBuilder`` an application uses.
+`reclio.demo_data`) goes into in-memory sources; state lives in SQLite; content sync and
+user sync run on it as they would in production; the demo user's feeds are built by the
+same ``FeedBuilder`` an application uses, from the managed lists user sync wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
 
-from reclio.adapters.sqlite import SqliteStateStore
-from reclio.demo_data import DEMO_USER, UserActivity, generate_activity, generate_catalog
-from reclio.domain import (
-    Anchor,
-    CatalogRecord,
-    FeedsResponse,
-    ItemRef,
-    MediaType,
-    Preferences,
-    Title,
-    UserState,
-)
+from reclio.demo_data import DEMO_USER
+from reclio.domain import FeedsResponse, Preferences, UserState
 from reclio.feeds import FeedBuilder
 from reclio.sync import SyncReport
-from reclio.sync._plan import Rating, taste_profile
+from reclio.sync._embedded import embedded_pipelines
 
 __all__ = ["DEMO_NOW", "DemoResult", "run_demo"]
 
@@ -44,59 +34,33 @@ class DemoResult:
     reports: tuple[SyncReport, ...] = ()
 
 
-def _anchor(titles: dict[ItemRef, Title], refs: Sequence[ItemRef]) -> Anchor | None:
-    known = [ref for ref in refs if ref in titles]
-    return Anchor(known[0], titles[known[0]].title) if known else None
-
-
-def _state(user: UserActivity, titles: dict[ItemRef, Title]) -> UserState:
-    """The demo user's state, derived directly from their activity (no recommender yet)."""
-    views: dict[ItemRef, datetime] = {}
-    for view in sorted(user.views, key=lambda v: v.at):
-        views[view.ref] = view.at
-    ratings = {r.ref: Rating(r.value or 0.0, r.at) for r in user.ratings}
-    genres = {ref: [g.id for g in t.genres] for ref, t in titles.items()}
-    newest = sorted(views, key=views.__getitem__, reverse=True)
-    best = sorted(ratings, key=lambda ref: (-ratings[ref].value, ref))
-
-    def of(refs: Sequence[ItemRef], media_type: MediaType) -> list[ItemRef]:
-        return [ref for ref in refs if ref.media_type is media_type]
-
-    return UserState(
-        user.user_id,
-        taste=taste_profile(views, ratings, genres, now=DEMO_NOW, half_life=timedelta(days=365)),
-        last_watched_movie=_anchor(titles, of(newest, MediaType.MOVIE)),
-        last_watched_show=_anchor(titles, of(newest, MediaType.TV)),
-        highest_rated_movie=_anchor(titles, of(best, MediaType.MOVIE)),
-        highest_rated_show=_anchor(titles, of(best, MediaType.TV)),
-        movies_watched=len(of(list(views), MediaType.MOVIE)),
-        shows_watched=len(of(list(views), MediaType.TV)),
-        preferences=Preferences(excluded_movie_genres={27}, excluded_show_genres={10764}),
-    )
-
-
 async def run_demo(
     *, state_path: str | Path = ":memory:", users: int = 300, quiet: bool = False
 ) -> DemoResult:
-    """Generate the demo world, derive the demo user's state, and build their feeds.
+    """Generate the demo world, run content sync and user sync on it, and build feeds.
+
+    The real pipelines run end to end (`reclio.sync`): content sync fills the catalog,
+    the recommender and the vector index; user sync pushes every user's activity and
+    materializes their managed lists; the demo user's feeds then point at those lists.
 
     Args:
         state_path: SQLite file for the state (default: in memory, gone afterwards).
         users: How many users to generate (the demo user is one of them).
         quiet: Print no progress (for ``--json``).
     """
-    del quiet  # nothing long-running to report yet
-    catalog = generate_catalog()
-    activity = generate_activity(catalog, users=users, now=DEMO_NOW)
-    titles = {title.ref: title for title in catalog}
-    store = SqliteStateStore(state_path)
+    del quiet  # the sync reports are returned, and printed by the CLI
+    pipelines = embedded_pipelines(
+        state_path=state_path, now=DEMO_NOW, users=users, clock=lambda: DEMO_NOW
+    )
+    store = pipelines.store
     try:
-        await store.put_titles([CatalogRecord.of(title) for title in catalog])
-        await store.put_user(_state(activity[DEMO_USER], titles))
+        # The demo user's preferences exist before the first sync, which keeps them.
+        prefs = Preferences(excluded_movie_genres={27}, excluded_show_genres={10764})
+        await store.put_user(UserState(DEMO_USER, preferences=prefs))
+        content, sweep = await pipelines.sync_everything()
+        reports = (content, SyncReport.total(f"users ({len(pipelines.user_ids)})", sweep.reports))
         builder = FeedBuilder(store, today=DEMO_NOW.date)
         response = await builder.build(DEMO_USER)
     finally:
         await store.aclose()
-    return DemoResult(DEMO_USER, response)
-
-
+    return DemoResult(DEMO_USER, response, reports)

@@ -186,11 +186,13 @@ class UserSync:
         concurrency: int = 4,
         users: Sequence[str] | None = None,
         progress: ProgressCallback | None = None,
+        force: bool = False,
     ) -> SweepReport:
         """Sync every due user (or ``users``), at most ``concurrency`` at a time.
 
         A user another worker holds is skipped (``lease_held``); a user whose store failed is
-        listed in ``failed``; neither stops the sweep.
+        listed in ``failed``; neither stops the sweep. ``force`` recomputes every user's
+        lists even without new activity.
 
         Raises:
             SourceError: the store could not list the due users.
@@ -207,7 +209,7 @@ class UserSync:
         async def one(user_id: str) -> None:
             async with gate:
                 try:
-                    reports.append(await self.sync(user_id))
+                    reports.append(await self.sync(user_id, force=force))
                 except LeaseHeld:
                     held.append(user_id)
                 except SyncError as exc:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import attrs
@@ -66,3 +66,41 @@ class SyncReport:
     def ok(self) -> bool:
         """True when nothing failed."""
         return self.failed == 0 and not self.errors
+
+    def summary(self) -> str:
+        """One line for people, e.g. for a CLI or a log."""
+        seconds = (self.finished_at - self.started_at).total_seconds()
+        line = (
+            f"{self.job}: fetched {self.fetched}, pushed {self.pushed}, failed {self.failed},"
+            f" embedded {self.embedded}, skipped {self.skipped}; {self.api_calls} calls"
+            f" ({self.writes} writes)"
+        )
+        if seconds > 0:  # a fixed clock (tests, the demo) measures nothing
+            line += f" in {seconds:.2f} s"
+        if self.errors:
+            line += f"; {len(self.errors)} error(s), first: {self.errors[0]}"
+        return line
+
+    @classmethod
+    def total(cls, job: str, reports: Sequence[SyncReport]) -> SyncReport:
+        """One report summing ``reports`` (e.g. every user of a sweep), spanning their times.
+
+        Raises:
+            ValueError: ``reports`` is empty.
+        """
+        if not reports:
+            msg = "nothing to total: no reports"
+            raise ValueError(msg)
+        return cls(
+            job=job,
+            started_at=min(r.started_at for r in reports),
+            finished_at=max(r.finished_at for r in reports),
+            fetched=sum(r.fetched for r in reports),
+            pushed=sum(r.pushed for r in reports),
+            failed=sum(r.failed for r in reports),
+            embedded=sum(r.embedded for r in reports),
+            skipped=sum(r.skipped for r in reports),
+            api_calls=sum(r.api_calls for r in reports),
+            errors=tuple(e for r in reports for e in r.errors)[:50],
+            writes=sum(r.writes for r in reports),
+        )
