@@ -254,7 +254,7 @@ def _import_implicit() -> dict[str, Any]:
         import implicit.als  # noqa: PLC0415 - optional, bench-only
         import implicit.nearest_neighbours  # noqa: PLC0415
         import implicit.utils  # noqa: PLC0415
-        import threadpoolctl  # type: ignore[import-untyped]  # noqa: PLC0415
+        import threadpoolctl  # noqa: PLC0415
     except ImportError as exc:
         msg = f"the established baselines need the implicit package: {BENCH_EXTRA_HINT}"
         raise ConfigurationError(msg) from exc
