@@ -135,14 +135,14 @@ def should_write(current_count: int, desired: Sequence[ItemRef], *, complete: bo
 def lists_fresh(state: UserState, now: datetime, max_age: timedelta) -> bool:
     """Whether the user's managed lists need no recomputation without new activity.
 
-    Fresh means: at least one list is recorded, and every recorded list was written
-    successfully within ``max_age``.
+    Fresh means: at least one list is recorded, and every recorded list was checked within
+    ``max_age``. A list whose write failed keeps its older check time; the failure also
+    keeps the activity stamp from being recorded, so the next poll recomputes anyway.
     """
     if not state.lists:
         return False
     return all(
-        record.synced_ok and record.synced_at is not None and now - record.synced_at < max_age
-        for record in state.lists
+        record.synced_at is not None and now - record.synced_at < max_age for record in state.lists
     )
 
 

@@ -550,7 +550,7 @@ class UserSync:
             record = state.managed_list(kind)
             if not desired[kind].refs and record is not None and kind in _EMPTY_MEANS_STALE:
                 # Nothing paused any more: leave the list alone, stop serving it.
-                state = state.with_list(attrs.evolve(record, synced_ok=False))
+                state = state.with_list(attrs.evolve(record, synced_ok=False, synced_at=now))
         if not writable:
             return state
         try:

@@ -264,6 +264,10 @@ async def test_finished_playback_stops_continue_watching_without_emptying_it(mak
     record = (await world.state("user0")).managed_list(ManagedListKind.CONTINUE_WATCHING)
     assert record is not None
     assert not record.synced_ok
+    # ... and that is settled: the next poll without activity is the cheap one.
+    world.plan.calls.clear()
+    assert (await world.users.sync("user0")).skipped == 1
+    assert world.plan.count("interactions.*") == 1
 
 
 @pytest.mark.anyio

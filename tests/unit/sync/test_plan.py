@@ -321,17 +321,20 @@ def test_policy_rejects_overlapping_thresholds():
 # --- freshness -----------------------------------------------------------------------------
 
 
-def test_lists_fresh_needs_every_list_ok_and_recent():
-    """Fresh only when every recorded list was written OK within the max age."""
+def test_lists_fresh_needs_every_list_recent():
+    """Fresh only when every recorded list was checked within the max age."""
     ok = ManagedList(ManagedListKind.RECOMMENDED_MOVIES, 1, 10, synced_ok=True, synced_at=NOW)
     old = ManagedList(
         ManagedListKind.RECOMMENDED_SHOWS, 2, 10, synced_ok=True, synced_at=NOW - timedelta(days=2)
     )
-    failed = ManagedList(ManagedListKind.RECOMMENDED_SHOWS, 2, 10, synced_ok=False, synced_at=NOW)
+    unserved = ManagedList(ManagedListKind.CONTINUE_WATCHING, 2, 3, synced_ok=False, synced_at=NOW)
+    never = ManagedList(ManagedListKind.RECOMMENDED_SHOWS, 2, 10)
     day = timedelta(days=1)
     assert lists_fresh(UserState("u", lists=[ok]), NOW, day)
     assert not lists_fresh(UserState("u", lists=[ok, old]), NOW, day)
-    assert not lists_fresh(UserState("u", lists=[ok, failed]), NOW, day)
+    assert not lists_fresh(UserState("u", lists=[ok, never]), NOW, day)
+    # Continue Watching with nothing paused is not served, but needs no recomputation.
+    assert lists_fresh(UserState("u", lists=[ok, unserved]), NOW, day)
     assert not lists_fresh(UserState("u"), NOW, day)
 
 
