@@ -398,11 +398,13 @@ class SqliteStateStore(StateStore):
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield
+            # COMMIT inside the try: a failed commit (disk full) must roll back too, or the
+            # connection stays in a transaction and every later BEGIN fails.
+            self._conn.execute("COMMIT")
         except BaseException:
             if self._conn.in_transaction:
                 self._conn.rollback()
             raise
-        self._conn.execute("COMMIT")
 
     @contextmanager
     def _translate(self, operation: str) -> Iterator[None]:
@@ -417,8 +419,12 @@ class SqliteStateStore(StateStore):
         self, doc: str, hook: Callable[[Any, Any], _T], type_: type[_T], operation: str
     ) -> _T:
         try:
-            return hook(json.loads(doc), type_)
-        except (ValueError, cattrs.BaseValidationError) as exc:
+            data = json.loads(doc)
+            if not isinstance(data, dict):
+                msg = f"expected a JSON object, got {type(data).__name__}"
+                raise TypeError(msg)  # noqa: TRY301 - one handler turns every shape error into DecodeError
+            return hook(data, type_)
+        except (ValueError, TypeError, KeyError, RecursionError, cattrs.BaseValidationError) as exc:
             errors = (
                 cattrs.transform_error(exc)
                 if isinstance(exc, cattrs.BaseValidationError)

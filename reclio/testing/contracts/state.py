@@ -153,7 +153,7 @@ class StateStoreContract:
         assert await store.user_ids() == ["ann"]
 
     @pytest.mark.anyio
-    @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(state=rst.user_states())
     async def test_any_user_state_round_trips(self, store: StateStore, state: UserState) -> None:
         """Any valid UserState reads back equal to what was written."""
@@ -273,7 +273,7 @@ class StateStoreContract:
         assert list(got) == [show, movie]
 
     @pytest.mark.anyio
-    @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(title=rst.titles())
     async def test_any_title_round_trips(self, store: StateStore, title: Title) -> None:
         """Any valid Title is stored and read back unchanged."""

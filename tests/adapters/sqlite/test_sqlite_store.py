@@ -233,7 +233,7 @@ async def test_vectors_stored_as_float32_blobs(store: SqliteStateStore, tmp_path
 
 
 @pytest.mark.anyio
-@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(state=rst.user_states())
 async def test_user_state_round_trip_property(store: SqliteStateStore, state: UserState) -> None:
     """Any UserState survives the store unchanged, and so does its JSON document."""
@@ -244,7 +244,7 @@ async def test_user_state_round_trip_property(store: SqliteStateStore, state: Us
 
 
 @pytest.mark.anyio
-@settings(max_examples=50, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=rst.titles())
 async def test_title_round_trip_property(store: SqliteStateStore, title: Title) -> None:
     """Any Title survives the store unchanged, with its hashes."""
