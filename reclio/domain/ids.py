@@ -26,6 +26,8 @@ class MediaType(enum.Enum):
         return "Movies" if self is MediaType.MOVIE else "Shows"
 
 
+_MAX_TMDB_ID: Final = 10**10
+"""Ids have at most ten digits, so every valid ``ItemRef`` parses back from its item id."""
 _ITEM_ID: Final = re.compile(r"(movie|tv)_([1-9][0-9]{0,9})")
 
 
@@ -41,7 +43,9 @@ class ItemRef:
     """
 
     media_type: MediaType = attrs.field(order=lambda m: m.value)
-    tmdb_id: int = attrs.field(validator=attrs.validators.ge(1))
+    tmdb_id: int = attrs.field(
+        validator=[attrs.validators.ge(1), attrs.validators.lt(_MAX_TMDB_ID)]
+    )
 
     @classmethod
     def movie(cls, tmdb_id: int) -> ItemRef:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._validators import aware, optional_aware
 from reclio.domain.ids import ItemRef
 
 
@@ -31,12 +32,6 @@ def normalize_rating(stars: float) -> float:
         msg = f"a rating is between 1 and 10, got {stars!r}"
         raise ValueError(msg)
     return (stars - 5.5) / 4.5
-
-
-def _aware(_inst: object, attribute: attrs.Attribute[datetime], value: datetime) -> None:
-    if value.tzinfo is None or value.utcoffset() is None:
-        msg = f"{attribute.name} must be timezone-aware (UTC), got naive {value!r}"
-        raise ValueError(msg)
 
 
 def _rating_value(inst: Interaction, _attribute: object, value: float | None) -> None:
@@ -69,7 +64,7 @@ class Interaction:
     user_id: str
     ref: ItemRef
     kind: InteractionKind
-    at: datetime = attrs.field(validator=_aware)
+    at: datetime = attrs.field(validator=aware)
     value: float | None = attrs.field(default=None, validator=_rating_value)
 
     @classmethod
@@ -105,7 +100,7 @@ class PlaybackProgress:
 
     ref: ItemRef
     progress: float = attrs.field(validator=[attrs.validators.ge(0), attrs.validators.le(100)])
-    paused_at: datetime = attrs.field(validator=_aware)
+    paused_at: datetime = attrs.field(validator=aware)
 
 
 @attrs.frozen
@@ -115,10 +110,10 @@ class ActivityStamp:
     ``None`` means "never". Comparing two stamps tells a sync which categories to fetch.
     """
 
-    watched_at: datetime | None = None
-    rated_at: datetime | None = None
-    watchlisted_at: datetime | None = None
-    paused_at: datetime | None = None
+    watched_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    rated_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    watchlisted_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    paused_at: datetime | None = attrs.field(default=None, validator=optional_aware)
 
     def changed_since(self, previous: ActivityStamp | None) -> frozenset[str]:
         """Names of the categories that moved since ``previous`` (all of them if ``None``)."""

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._validators import optional_aware
 from reclio.domain.ids import ItemRef, MediaType
 
 
@@ -105,5 +106,5 @@ class ManagedList:
     list_id: int
     item_count: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     synced_ok: bool = False
-    synced_at: datetime | None = None
+    synced_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     anchor: ItemRef | None = None

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._validators import optional_aware
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import ActivityStamp
 from reclio.domain.lists import ManagedList, ManagedListKind
@@ -33,7 +34,8 @@ class Preferences:
         excluded_show_genres: TMDB TV genre ids never to request.
         family_safe: No adult titles; movies capped at US PG-13.
         era: 0 = older titles (up to 2005), 100 = recent (last five years).
-        runtime: 0 = short (up to 100 min), 100 = long (130 min and more).
+        runtime: 0 = short (movies up to 100 min, episodes up to 30), 100 = long (movies
+            130 min and more, episodes 50 and more).
         discovery: 0 = well-known titles, 100 = obscure ones (Hidden Gems vote band).
     """
 
@@ -131,12 +133,12 @@ class UserState:
     shows_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     preferences: Preferences = Preferences()
     lists: tuple[ManagedList, ...] = attrs.field(default=(), converter=_managed_lists)
-    history_cursor: datetime | None = None
+    history_cursor: datetime | None = attrs.field(default=None, validator=optional_aware)
     activity: ActivityStamp | None = None
-    activity_moved_at: datetime | None = None
+    activity_moved_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     cadence: CadenceTier = CadenceTier.DEFAULT
-    next_sync_at: datetime | None = None
-    last_sync_at: datetime | None = None
+    next_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    last_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
 
     @lists.validator
     def _one_list_per_kind(self, _attribute: object, value: tuple[ManagedList, ...]) -> None:

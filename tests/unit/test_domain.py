@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from reclio.domain import (
     ActivityStamp,
+    Genre,
     GenreScore,
     Interaction,
     InteractionKind,
@@ -128,10 +129,39 @@ def test_activity_stamp_changes() -> None:
     assert new.latest == NOW
 
 
-@given(rst.titles())
-def test_content_hash_tracks_every_property(title: Title) -> None:
-    """Equal titles hash equally; changing any property changes the hash."""
+CHANGES = {
+    "title": lambda t: t.title + "x",
+    "overview": lambda t: t.overview + "x",
+    "genres": lambda t: (*t.genres, Genre(1, "New")),
+    "year": lambda t: (t.year or 2000) + 1,
+    "vote_average": lambda t: t.vote_average + 0.5,
+    "vote_count": lambda t: t.vote_count + 1,
+    "popularity": lambda t: t.popularity + 1,
+    "cast": lambda t: (*t.cast, "Someone"),
+    "director": lambda t: (t.director or "") + "x",
+    "runtime": lambda t: (t.runtime or 90) + 1,
+}
+
+
+@given(rst.titles(), st.sampled_from(sorted(CHANGES)))
+def test_content_hash_tracks_every_property(title: Title, field: str) -> None:
+    """Equal titles hash equally; changing any one property changes the content hash."""
     assert attrs.evolve(title).content_hash() == title.content_hash()
-    changed = attrs.evolve(title, vote_count=title.vote_count + 1)
+    changed = attrs.evolve(title, **{field: CHANGES[field](title)})
     assert changed.content_hash() != title.content_hash()
-    assert changed.text_hash() == title.text_hash()
+    text_fields = {"title", "overview", "genres"}
+    assert (changed.text_hash() != title.text_hash()) == (field in text_fields)
+
+
+def test_tmdb_ids_are_bounded_like_item_ids() -> None:
+    """An id with more than ten digits is refused when built, not when read back."""
+    assert ItemRef.parse(ItemRef.movie(9_999_999_999).item_id) == ItemRef.movie(9_999_999_999)
+    with pytest.raises(ValueError, match="tmdb_id"):
+        ItemRef.movie(10**10)
+
+
+@pytest.mark.parametrize("field", ["history_cursor", "next_sync_at", "last_sync_at"])
+def test_user_state_refuses_naive_datetimes(field: str) -> None:
+    """Every stored instant is timezone-aware, so every store compares them alike."""
+    with pytest.raises(ValueError, match="timezone-aware"):
+        UserState("u", **{field: datetime(2026, 1, 1)})  # noqa: DTZ001
