@@ -92,19 +92,21 @@ class FeedBuilder:
                 overrides the Because You Watched anchor; malformed hints are ignored.
         """
         notes: list[str] = []
-        state: UserState | None
+        state: UserState | None = None
         try:
             state = await self._store.get_user(user_id)
         except SourceError as exc:
             logger.warning("feeds for %r served without state: %s", user_id, exc)
             notes.append(f"state unavailable: {exc}")
-            state = None
-        anchors = await self._anchors(state, last_watched, notes)
+            store_ok = False
+        else:
+            store_ok = True
+        anchors = await self._anchors(state, last_watched, notes, store_ok=store_ok)
         ctx = FeedContext(user_id, state, self._today(), anchors, tuple(notes))
         return FeedsResponse(run_chain(spec, ctx) for spec in self._layout)
 
     async def _anchors(
-        self, state: UserState | None, hint: str | None, notes: list[str]
+        self, state: UserState | None, hint: str | None, notes: list[str], *, store_ok: bool
     ) -> dict[MediaType, Anchor]:
         anchors: dict[MediaType, Anchor] = {}
         if state is not None:
@@ -117,7 +119,9 @@ class FeedBuilder:
             notes.append(f"ignored malformed last_watched hint {hint[:40]!r}")
         if ref is None:
             return anchors
-        anchor = _known_anchor(state, ref) or await self._catalog_anchor(ref, notes)
+        anchor = _known_anchor(state, ref)
+        if anchor is None and store_ok:  # a store that just failed would only fail again
+            anchor = await self._catalog_anchor(ref, notes)
         if anchor is not None:
             anchors[ref.media_type] = anchor
         return anchors

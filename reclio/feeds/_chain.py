@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date
+from types import MappingProxyType
 
 import attrs
 
@@ -17,6 +18,7 @@ from reclio.domain import (
     Outcome,
     Preferences,
     UserState,
+    genre_table,
 )
 from reclio.errors import SourceError
 
@@ -45,6 +47,10 @@ class Pass:
     reason: str
 
 
+def _read_only(anchors: Mapping[MediaType, Anchor]) -> Mapping[MediaType, Anchor]:
+    return MappingProxyType(dict(anchors))
+
+
 @attrs.frozen
 class FeedContext:
     """What every link reads: the user's state, preferences and anchors, for one request.
@@ -63,7 +69,7 @@ class FeedContext:
     user_id: str
     state: UserState | None
     today: date
-    anchors: dict[MediaType, Anchor] = attrs.field(factory=dict)
+    anchors: Mapping[MediaType, Anchor] = attrs.field(factory=dict, converter=_read_only)
     notes: tuple[str, ...] = ()
 
     @property
@@ -72,12 +78,13 @@ class FeedContext:
         return self.state.preferences if self.state is not None else Preferences()
 
     def top_genres(self, media_type: MediaType, k: int = 3) -> tuple[int, ...]:
-        """The user's ``k`` best genre ids, never one they excluded."""
+        """The user's ``k`` best genre ids: never one they excluded, nor one TMDB does not list."""
         if self.state is None:
             return ()
         excluded = self.preferences.excluded_genres(media_type)
+        known = genre_table(media_type)
         best = (s.genre_id for s in self.state.taste.genres(media_type) if s.score > 0)
-        return tuple(g for g in best if g not in excluded)[:k]
+        return tuple(g for g in best if g in known and g not in excluded)[:k]
 
 
 LinkFn = Callable[[FeedContext], Serve | Pass]

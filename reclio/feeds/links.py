@@ -32,6 +32,8 @@ __all__ = [
     "tmdb_recommendations",
     "top_genre_discover",
     "top_genres_discover",
+    "trending",
+    "trending_all",
 ]
 
 DEFAULT_MIN_ITEMS = 5
@@ -87,8 +89,9 @@ def because_watched_list(media_type: MediaType, *, min_items: int = DEFAULT_MIN_
         if isinstance(checked, Pass):
             return checked
         record = ctx.state.managed_list(kind) if ctx.state else None
-        if record is None or record.anchor != anchor.ref:
-            return Pass(f"the list was computed for another title, not {anchor.ref}")
+        listed_for = record.anchor if record else None
+        if listed_for != anchor.ref:
+            return Pass(f"the list was computed for {listed_for or 'no title'}, not {anchor.ref}")
         return Serve(
             checked.source,
             title=f"Because You Watched {anchor.title}",
@@ -208,6 +211,42 @@ def popular(
             title=title,
             feed_id=feed_id,
         ),
+    )
+
+
+def trending(
+    media_type: MediaType, window: str = "week", *, title: str | None = None
+) -> Terminal:
+    """Terminal: TMDB's trending titles (recent popular ones when preferences filter)."""
+    return Terminal(
+        name="trending",
+        describe=f"`/trending/{media_type.value}/{window}`"
+        + (f" as '{title}'" if title else "")
+        + " (discover when preferences filter)",
+        fn=lambda ctx: Serve(
+            queries.trending(media_type, window, ctx.preferences, today=ctx.today), title=title
+        ),
+    )
+
+
+def trending_all(window: str = "day", *, title: str | None = None) -> Terminal:
+    """Terminal: ``/trending/all/{window}``; trending movies via discover when preferences filter.
+
+    Discover has no "all" endpoint, so a user whose preferences filter gets movies.
+    """
+
+    def serve(ctx: FeedContext) -> Serve:
+        if not queries.preference_params(MediaType.MOVIE, ctx.preferences, today=ctx.today):
+            return Serve(TmdbQuerySource(f"/trending/all/{window}"), title=title)
+        query = queries.trending(MediaType.MOVIE, window, ctx.preferences, today=ctx.today)
+        return Serve(query, title=title, content_type=ContentType.MOVIES)
+
+    return Terminal(
+        name="trending",
+        describe=f"`/trending/all/{window}`"
+        + (f" as '{title}'" if title else "")
+        + " (movies via discover when preferences filter)",
+        fn=serve,
     )
 
 

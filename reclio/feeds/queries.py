@@ -11,7 +11,7 @@ Rules that the original service got wrong and reclio does not:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 
 from reclio.domain import MediaType, Preferences, TmdbQuerySource
 
@@ -21,6 +21,7 @@ __all__ = [
     "popular",
     "preference_params",
     "query_string",
+    "trending",
 ]
 
 _LOW = 30
@@ -82,7 +83,9 @@ def discover(
 ) -> TmdbQuerySource:
     """A ``/discover/{movie,tv}`` query: genres OR-joined, then ``extra``, then preferences.
 
-    Genres the user excluded are dropped from ``genres`` (never requested).
+    Genres the user excluded are dropped from ``genres`` (never requested). Where ``extra``
+    and the preferences set the same parameter, ``extra`` wins: callers only pass bounds
+    that are at least as narrow (see `trending`).
     """
     excluded = prefs.excluded_genres(media_type)
     wanted = [g for g in genres if g not in excluded]
@@ -91,7 +94,8 @@ def discover(
         params["with_genres"] = "|".join(str(g) for g in wanted)
     params["sort_by"] = sort_by
     params.update(extra or {})
-    params.update(preference_params(media_type, prefs, today=today))
+    for key, value in preference_params(media_type, prefs, today=today).items():
+        params.setdefault(key, value)  # the caller's narrower bound (e.g. trending's) wins
     return TmdbQuerySource(f"/discover/{media_type.value}", query_string(params))
 
 
@@ -104,6 +108,31 @@ def popular(media_type: MediaType, prefs: Preferences, *, today: date) -> TmdbQu
     if preference_params(media_type, prefs, today=today):
         return discover(media_type, prefs, today=today)
     return TmdbQuerySource(f"/{media_type.value}/popular")
+
+
+_TRENDING_RELEASES = timedelta(days=90)
+
+
+def trending(
+    media_type: MediaType, window: str, prefs: Preferences, *, today: date
+) -> TmdbQuerySource:
+    """Trending titles: ``/trending/{movie,tv}/{window}``, or discover when preferences filter.
+
+    ``/trending`` takes no filters, so a user whose preferences restrict anything gets the
+    most popular recent releases through discover, with the filters. "Recent" is the last
+    90 days, or the era preference when that is narrower; a user who asked for older titles
+    gets the most popular of those.
+    """
+    filters = preference_params(media_type, prefs, today=today)
+    if not filters:
+        return TmdbQuerySource(f"/trending/{media_type.value}/{window}")
+    field = _date_field(media_type)
+    extra: dict[str, object] = {}
+    if f"{field}.lte" not in filters:
+        recent = (today - _TRENDING_RELEASES).isoformat()
+        # ISO dates compare as strings; the later start is the narrower window.
+        extra[f"{field}.gte"] = max(recent, str(filters.get(f"{field}.gte", "")))
+    return discover(media_type, prefs, today=today, extra=extra)
 
 
 # (vote_count.gte, vote_count.lte) at discovery 0 and at discovery 100; geometric in between.

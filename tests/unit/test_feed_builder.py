@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qsl
 
 import attrs
@@ -12,7 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reclio import chilllink
+from reclio.adapters.sqlite import SqliteStateStore
 from reclio.domain import (
+    MOVIE_GENRES,
     Anchor,
     CatalogRecord,
     ContentType,
@@ -31,7 +35,13 @@ from reclio.domain import (
     UserState,
 )
 from reclio.errors import SourceError, SourceUnavailable
-from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, layout_markdown, parse_last_watched
+from reclio.feeds import (
+    DEFAULT_LAYOUT,
+    FeedBuilder,
+    layout_markdown,
+    parse_last_watched,
+    queries,
+)
 from reclio.testing import strategies as rst
 
 TODAY = date(2026, 11, 26)
@@ -104,9 +114,18 @@ def assert_valid_layout(response: FeedsResponse, state: UserState | None) -> Non
             assert "," not in requested, "genres must be OR-joined"
             wanted = {int(g) for g in requested.split("|") if g}
             assert not wanted & prefs.excluded_genres(media_type)
-            excluded = prefs.excluded_genres(media_type)
-            if excluded:
-                assert params["without_genres"] == ",".join(map(str, sorted(excluded)))
+            expected = queries.preference_params(media_type, prefs, today=TODAY)
+            for key, value in expected.items():
+                if key.endswith("_date.gte"):  # a row may narrow the era (trending: 90 days)
+                    assert params[key] >= str(value)
+                else:
+                    assert params[key] == str(value)
+        if isinstance(feed.source, TmdbQuerySource):
+            # Endpoints that take no filters appear only when preferences filter nothing.
+            for media_type in MediaType:
+                unfiltered = (f"/{media_type.value}/popular", f"/trending/{media_type.value}/")
+                if feed.source.path.startswith(unfiltered):
+                    assert not queries.preference_params(media_type, prefs, today=TODAY)
 
 
 hints = st.none() | st.text(max_size=20) | st.builds(
@@ -314,3 +333,66 @@ def test_layout_markdown_renders_every_feed_and_link() -> None:
         steps = [link.describe for link in spec.chain] + [spec.terminal.describe]
         positions = [row.index(step.replace("|", "\\|")) for step in steps]
         assert positions == sorted(positions)
+
+
+@pytest.mark.anyio
+async def test_every_preference_reaches_the_queries() -> None:
+    """Family safe, recent era and long runtime shape movie and show queries alike."""
+    prefs = Preferences(family_safe=True, era=100, runtime=100)
+    store = ScriptedStore(_rich_state(preferences=prefs, lists=()))
+    feeds = (await _builder(store).build("u")).feeds
+    movies, shows = _params(feeds[1].source), _params(feeds[2].source)  # type: ignore[arg-type]
+    assert movies["include_adult"] == "false"
+    assert movies["certification.lte"] == "PG-13"
+    assert movies["primary_release_date.gte"] == "2021-01-01"
+    assert movies["with_runtime.gte"] == "130"
+    assert shows["first_air_date.gte"] == "2021-01-01"
+    assert shows["with_runtime.gte"] == "50"
+    assert "certification.lte" not in shows
+    # Trending takes no filters: the rows become recent popular titles through discover.
+    assert feeds[5].source.path == "/discover/movie"  # type: ignore[union-attr]
+    assert _params(feeds[5].source)["primary_release_date.gte"] == "2026-08-28"  # type: ignore[arg-type]
+    assert feeds[0].content_type is ContentType.MOVIES
+
+
+@pytest.mark.anyio
+async def test_every_genre_excluded_still_serves_a_top_rated_row() -> None:
+    """With every genre excluded, the top-genre row names no genre and requests none."""
+    prefs = Preferences(excluded_movie_genres=set(MOVIE_GENRES))
+    feeds = (await _builder(ScriptedStore(_rich_state(preferences=prefs))).build("u")).feeds
+    assert feeds[7].title == "Top Rated Movies"
+    assert "with_genres" not in _params(feeds[7].source)  # type: ignore[arg-type]
+
+
+@pytest.mark.anyio
+async def test_continue_watching_serves_from_one_item() -> None:
+    """Two paused titles are a useful row: Continue Watching needs one item, not five."""
+    feeds = (await _builder(ScriptedStore(_rich_state())).build("u")).feeds
+    assert feeds[0].source == TraktListSource(15)
+    empty = ManagedList(ManagedListKind.CONTINUE_WATCHING, 15, 0, synced_ok=True)
+    feeds = (await _builder(ScriptedStore(_rich_state().with_list(empty))).build("u")).feeds
+    assert feeds[0].title == "Trending Today"
+
+
+@pytest.mark.anyio
+async def test_unknown_genre_ids_are_skipped() -> None:
+    """A stored genre id TMDB does not list is never requested nor named."""
+    taste = TasteProfile(movie_genres=[GenreScore(424242, 1.0), GenreScore(35, 0.5)])
+    state = _rich_state(taste=taste, lists=())
+    feeds = (await _builder(ScriptedStore(state)).build("u")).feeds
+    assert _params(feeds[1].source)["with_genres"] == "35"  # type: ignore[arg-type]
+    assert feeds[7].title == "Comedy Movies You'll Love"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("doc", ["null", "[]", "42", '"x"', "{", '{"user_id": 5}', "{}"])
+async def test_corrupt_stored_state_still_yields_ten_feeds(tmp_path: Path, doc: str) -> None:
+    """A real SQLite store with a damaged row: the builder answers, the damage is noted."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    await store.put_user(_rich_state())
+    with sqlite3.connect(tmp_path / "state.sqlite3") as conn:
+        conn.execute("UPDATE users SET doc = ? WHERE user_id = 'u'", (doc,))
+    response = await FeedBuilder(store, today=lambda: TODAY).build("u", last_watched="movie:1")
+    await store.aclose()
+    assert_valid_layout(response, None)
+    assert response.feeds[1].provenance[-1].link == "popular"
