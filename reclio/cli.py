@@ -16,6 +16,7 @@ from pathlib import Path
 from reclio import chilllink
 from reclio.config import ReclioConfig
 from reclio.domain import Feed, FeedsResponse, TmdbQuerySource, TraktListSource
+from reclio.errors import ConfigurationError, ReclioError
 
 __all__ = ["main"]
 
@@ -77,8 +78,13 @@ def _cmd_feeds(args: argparse.Namespace) -> int:
     from reclio.adapters.sqlite import SqliteStateStore  # noqa: PLC0415
     from reclio.feeds import FeedBuilder  # noqa: PLC0415
 
+    path = _state_path(args)
+    if str(path) != ":memory:" and not Path(path).is_file():
+        msg = f"no state file at {path}: run `reclio demo --state {path}` or a sync first"
+        raise ConfigurationError(msg)
+
     async def build() -> FeedsResponse:
-        store = SqliteStateStore(_state_path(args))
+        store = SqliteStateStore(path)
         try:
             return await FeedBuilder(store).build(args.user_id, last_watched=args.last_watched)
         finally:
@@ -144,7 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(levelname)s %(name)s: %(message)s",
     )
     handler: Handler = args.handler
-    return handler(args)
+    try:
+        return handler(args)
+    except ReclioError as exc:
+        print(f"reclio: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -42,15 +42,36 @@ def test_feeds_reads_the_demo_state(tmp_path: Path, capsys: pytest.CaptureFixtur
     demo_body = _body(capsys)
     main(["feeds", "demo", "--json", "--state", str(state)])
     feeds_body = _body(capsys)
+
+    def lists(body: dict[str, list[dict[str, object]]]) -> list[tuple[object, object]]:
+        # TMDB query dates follow the clock (the demo's is fixed), list ids do not.
+        feeds = body["feeds"]
+        return [(f["id"], f["source_metadata"]) for f in feeds if f["source"] == "trakt_list"]
+
     assert [f["id"] for f in feeds_body["feeds"]] == [f["id"] for f in demo_body["feeds"]]
+    assert lists(feeds_body) == lists(demo_body)
+    assert len(lists(demo_body)) >= 4
 
 
 def test_feeds_for_an_unknown_user_still_answers(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An unknown user gets the non-personal layout, not an error."""
-    assert main(["feeds", "nobody", "--json", "--state", str(tmp_path / "s.sqlite3")]) == 0
+    """An unknown user in an existing state file gets the non-personal layout, not an error."""
+    state = tmp_path / "state.sqlite3"
+    main(["demo", "--json", "--users", "5", "--state", str(state)])
+    capsys.readouterr()
+    assert main(["feeds", "nobody", "--json", "--state", str(state)]) == 0
     assert len(_body(capsys)["feeds"]) == 10
+
+
+def test_feeds_refuses_a_missing_state_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A mistyped --state is one clear line and exit code 2, and creates no file."""
+    missing = tmp_path / "typo.sqlite3"
+    assert main(["feeds", "demo", "--state", str(missing)]) == 2
+    assert "no state file" in capsys.readouterr().err
+    assert not missing.exists()
 
 
 def test_table_output_names_every_feed(capsys: pytest.CaptureFixture[str]) -> None:
