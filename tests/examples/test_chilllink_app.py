@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -73,22 +74,39 @@ async def test_broken_store_is_not_a_5xx(
 ) -> None:
     """A store failure is served by the non-personal layout with status 200."""
     error = SourceUnavailable("down", service="memory", operation="get_user")
-    store.inject_failure(error, times=10)
+    store.inject_failure(error, operation="get_user")
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_healthz(client: httpx.AsyncClient) -> None:
-    """/healthz reads through the whole feeds path."""
+async def test_healthz_follows_the_store(
+    store: InMemoryStateStore, client: httpx.AsyncClient
+) -> None:
+    """/healthz is 200 while the store answers its ping, 503 when it does not."""
     assert (await client.get("/healthz")).json() == {"status": "ok"}
+    error = SourceUnavailable("down", service="memory", operation="ping")
+    store.inject_failure(error, operation="ping")
+    response = await client.get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] == "degraded"
+
+
+async def test_feed_requests_are_counted(
+    store: InMemoryStateStore, client: httpx.AsyncClient
+) -> None:
+    """Each /feeds request is counted for the user (it drives the sync cadence)."""
+    for _ in range(3):
+        await client.get("/feeds", params={"user_id": "u1"})
+    since = datetime.now(UTC) - timedelta(minutes=1)
+    assert await store.feed_requests_since("u1", since) == 3
 
 
 async def test_a_bug_behind_feeds_is_not_a_5xx(
     store: InMemoryStateStore, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Even a non-SourceError (a bug) is logged and answered with the non-personal layout."""
-    store.inject_failure(RuntimeError("bug"), times=10)  # type: ignore[arg-type]
+    store.inject_failure(RuntimeError("bug"), operation="get_user")  # type: ignore[arg-type]
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10

@@ -74,6 +74,10 @@ class InMemoryStateStore(StateStore):
 
     # -- users -------------------------------------------------------------------------------
 
+    async def ping(self) -> None:
+        """Healthy unless a failure was injected for ``ping``."""
+        self._faults.check("ping")
+
     async def get_user(self, user_id: str) -> UserState | None:
         """The user's state, or ``None`` for an unknown user."""
         self._faults.check("get_user")
