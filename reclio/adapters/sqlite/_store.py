@@ -33,6 +33,10 @@ def _micros(at: datetime) -> int:
     return (at - _EPOCH) // timedelta(microseconds=1)
 
 
+def _micros_span(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
 def _float32_blob(vector: Sequence[float]) -> bytes:
     values = array("f", vector)
     if not _LITTLE_ENDIAN:
@@ -73,8 +77,8 @@ class SqliteStateStore(StateStore):
         path: A database file, or ``":memory:"`` (the default) for a private in-memory one.
         clock: Returns the current aware datetime; decides lease expiry.
         timeout: Seconds to wait for another process's write lock before failing.
-        feed_log_retention: Feed requests older than this before the newest one recorded for
-            the user are deleted when a new one is recorded; ``None`` keeps them all.
+        feed_log_retention: When a request is recorded, the user's requests older than this
+            before their newest one are deleted; ``None`` keeps them all.
 
     Raises:
         SourceUnavailable: the file cannot be opened, is not a database, or is locked.
@@ -197,9 +201,12 @@ class SqliteStateStore(StateStore):
                 "INSERT INTO feed_requests (user_id, at) VALUES (?, ?)", (user_id, when)
             )
             if self._retention is not None:
-                horizon = _micros(at - self._retention)
+                # Relative to the user's newest request, as the in-memory store does, so a
+                # request recorded late (out of order) forgets nothing newer.
                 self._conn.execute(
-                    "DELETE FROM feed_requests WHERE user_id = ? AND at < ?", (user_id, horizon)
+                    "DELETE FROM feed_requests WHERE user_id = ?1 AND at < "
+                    "(SELECT MAX(at) FROM feed_requests WHERE user_id = ?1) - ?2",
+                    (user_id, _micros_span(self._retention)),
                 )
 
     async def feed_requests_since(self, user_id: str, since: datetime) -> int:

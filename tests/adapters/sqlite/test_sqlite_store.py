@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from reclio._serde import make_state_converter
+from reclio.adapters.memory import InMemoryStateStore
 from reclio.adapters.sqlite import SqliteStateStore
 from reclio.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from reclio.domain import CatalogRecord, ItemRef, Title, UserState
@@ -251,3 +252,19 @@ async def test_title_round_trip_property(store: SqliteStateStore, title: Title) 
     record = CatalogRecord(title, title.content_hash(), "s", title.text_hash())
     await store.put_titles([record])
     assert list(await store.get_titles([title.ref])) == [record]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["sqlite", "memory"])
+async def test_feed_log_retention_counts_from_the_newest_request(kind: str) -> None:
+    """Both stores forget requests older than the retention before the user's newest one."""
+    now = datetime(2026, 11, 1, tzinfo=UTC)
+    store = (
+        SqliteStateStore(feed_log_retention=timedelta(days=1))
+        if kind == "sqlite"
+        else InMemoryStateStore(feed_log_retention=timedelta(days=1))
+    )
+    await store.record_feed_request("u", now)
+    await store.record_feed_request("u", now - timedelta(days=2))  # late and too old: dropped
+    await store.record_feed_request("u", now - timedelta(hours=12))  # late but kept
+    assert await store.feed_requests_since("u", now - timedelta(days=30)) == 2
