@@ -39,7 +39,7 @@ def print_feeds(response: FeedsResponse, *, title: str, explain: bool = False) -
     table = Table(title=title, title_justify="left", show_lines=explain)
     table.add_column("#", justify="right")
     table.add_column("id", no_wrap=True)
-    table.add_column("title", no_wrap=True)
+    table.add_column("title")
     table.add_column("type")
     table.add_column("source", overflow="fold")
     for position, feed in enumerate(response.feeds, start=1):
@@ -51,7 +51,8 @@ def print_feeds(response: FeedsResponse, *, title: str, explain: bool = False) -
             )
             source = f"{source}\n[dim]{tried}[/dim]"
         table.add_row(str(position), feed.id, feed.title, feed.content_type.value, source)
-    Console().print(table)
+    # A pipe has no width: print wide enough for one line per feed instead of rich's 80.
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def _state_path(args: argparse.Namespace) -> Path | str:
