@@ -63,7 +63,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from reclio.demo import run_demo  # noqa: PLC0415 - the demo pulls numpy; load on use
 
     result = asyncio.run(
-        run_demo(state_path=args.state or ":memory:", users=args.users, quiet=args.json)
+        run_demo(state_path=args.state or ":memory:", users=args.users)
     )
     if args.json:
         print(chilllink.dumps(result.response))

@@ -34,9 +34,7 @@ class DemoResult:
     reports: tuple[SyncReport, ...] = ()
 
 
-async def run_demo(
-    *, state_path: str | Path = ":memory:", users: int = 300, quiet: bool = False
-) -> DemoResult:
+async def run_demo(*, state_path: str | Path = ":memory:", users: int = 300) -> DemoResult:
     """Generate the demo world, run content sync and user sync on it, and build feeds.
 
     The real pipelines run end to end (`reclio.sync`): content sync fills the catalog,
@@ -46,9 +44,9 @@ async def run_demo(
     Args:
         state_path: SQLite file for the state (default: in memory, gone afterwards).
         users: How many users to generate (the demo user is one of them).
-        quiet: Print no progress (for ``--json``).
+
+    The function prints nothing: the sync reports are returned, and the CLI prints them.
     """
-    del quiet  # the sync reports are returned, and printed by the CLI
     pipelines = embedded_pipelines(
         state_path=state_path, now=DEMO_NOW, users=users, clock=lambda: DEMO_NOW
     )
