@@ -61,7 +61,7 @@ def create_app(store: StateStore | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         owned = store is None
-        app.state.store = store or SqliteStateStore(ReclioConfig.from_env().state_path)
+        app.state.store = store or SqliteStateStore(ReclioConfig.from_env().state.path)
         app.state.builder = FeedBuilder(app.state.store)
         try:
             yield

@@ -56,7 +56,7 @@ def print_feeds(response: FeedsResponse, *, title: str, explain: bool = False) -
 
 
 def _state_path(args: argparse.Namespace) -> Path | str:
-    return args.state or ReclioConfig.from_env().state_path
+    return args.state or ReclioConfig.from_env().state.path
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:

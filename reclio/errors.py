@@ -23,10 +23,8 @@ Absence is not an error: ports return ``None`` or an empty sequence for "nothing
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from reclio.sync import SyncReport
+from reclio.domain.reports import SyncReport
 
 __all__ = [
     "AccountLimitExceeded",

@@ -23,42 +23,45 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Protocol, runtime_checkable
 
-if TYPE_CHECKING:
-    from pathlib import Path
-
-    import numpy as np
-    import numpy.typing as npt
-
-    from reclio.domain import (
-        AccountLimits,
-        ActivityStamp,
-        CatalogRecord,
-        Interaction,
-        ItemRef,
-        ListDiff,
-        ListHandle,
-        MediaType,
-        PlaybackProgress,
-        Title,
-        UserState,
-        WriteResult,
-    )
-
-    Vectors = npt.NDArray[np.float32]
-    """A 2-D float32 array, one unit-length row per text or item."""
+from reclio.domain import (
+    AccountLimits,
+    ActivityStamp,
+    CatalogRecord,
+    Interaction,
+    ItemRef,
+    ListDiff,
+    ListHandle,
+    MediaType,
+    OAuthToken,
+    PlaybackProgress,
+    Title,
+    UserHistory,
+    UserState,
+    Vector,
+    WriteResult,
+)
 
 __all__ = [
     "CandidateList",
     "CatalogSource",
+    "CatalogStore",
+    "CredentialStore",
+    "CursorStore",
+    "EmbeddingStore",
     "Embedder",
+    "FeedLog",
+    "HistoryStore",
     "InteractionSource",
+    "LeaseStore",
     "ListSink",
     "Recommender",
     "StateStore",
     "SupportsAclose",
     "SupportsPing",
+    "UserStore",
     "VectorIndex",
 ]
 
@@ -233,13 +236,13 @@ class VectorIndex(Protocol):
     Adapters: ``AnnoyVectorIndex``, ``ExactVectorIndex``.
     """
 
-    def build(self, items: Iterable[tuple[ItemRef, Sequence[float]]]) -> None:
+    def build(self, items: Iterable[tuple[ItemRef, Vector]]) -> None:
         """Replace the index with these vectors (all of one dimension)."""
         ...
 
     def nearest(
         self,
-        query: ItemRef | Sequence[float],
+        query: ItemRef | Vector,
         *,
         k: int,
         media_type: MediaType | None = None,
@@ -275,7 +278,7 @@ class Embedder(Protocol):
         """Length of every vector this embedder produces."""
         ...
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
+    async def embed(self, texts: Sequence[str]) -> Vector:
         """One unit-length float32 row per text, in order."""
         ...
 
@@ -321,13 +324,10 @@ class ListSink(Protocol):
         ...
 
 
-class StateStore(Protocol):
-    """**Port:** reclio's own state: users, catalog rows, embeddings, cursors, leases.
+class UserStore(Protocol):
+    """**Port (state role):** users' state, which feeds read on every request.
 
-    Everything per user or per worker lives here (never in module-level caches), so any
-    number of processes can share one store.
-
-    Adapters: ``SqliteStateStore`` (the default), ``InMemoryStateStore``.
+    Adapters: every `StateStore`.
     """
 
     async def get_user(self, user_id: str) -> UserState | None:
@@ -339,7 +339,7 @@ class StateStore(Protocol):
         ...
 
     async def put_user(self, state: UserState) -> None:
-        """Create or replace one user's state.
+        """Create or replace one user's state (the history, if any, is kept).
 
         Raises:
             SourceError: the store failed.
@@ -362,11 +362,92 @@ class StateStore(Protocol):
         """
         ...
 
-    async def record_feed_request(self, user_id: str, at: datetime) -> None:
-        """Count one ``/feeds`` request (drives the sync cadence).
+    async def delete_user(self, user_id: str) -> bool:
+        """Forget a user: state, history, credentials and feed log. False if unknown.
 
         Raises:
             SourceError: the store failed.
+        """
+        ...
+
+
+class HistoryStore(Protocol):
+    """**Port (state role):** each user's compact history (`UserHistory`).
+
+    Adapters: every `StateStore`.
+    """
+
+    async def get_history(self, user_id: str) -> UserHistory | None:
+        """The user's history, or ``None`` if none was ever saved.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def save_user(self, state: UserState, *, history: UserHistory | None = None) -> None:
+        """Write the user's state and (when given) history in one transaction.
+
+        Raises:
+            SourceError: the store failed; neither was written.
+        """
+        ...
+
+    def iter_interactions(
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[Sequence[Interaction]]:
+        """Every recorded interaction of every user, in batches (bounded memory).
+
+        Ordered by user id, then as `UserHistory.interactions` orders them.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+
+class CredentialStore(Protocol):
+    """**Port (state role):** per-user OAuth tokens, never part of `UserState`.
+
+    Adapters: every `StateStore`.
+    """
+
+    async def get_token(self, user_id: str, service: str) -> OAuthToken | None:
+        """The user's token for ``service`` (e.g. ``"trakt"``), or ``None``.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def put_token(self, user_id: str, service: str, token: OAuthToken) -> None:
+        """Store (replace) the user's token for ``service``.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def delete_token(self, user_id: str, service: str) -> None:
+        """Forget the user's token for ``service`` (a no-op when there is none).
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+
+class FeedLog(Protocol):
+    """**Port (state role):** counts of ``/feeds`` requests (they drive the sync cadence).
+
+    Adapters: every `StateStore`.
+    """
+
+    async def record_feed_requests(self, requests: Sequence[tuple[str, datetime]]) -> None:
+        """Count ``/feeds`` requests, one ``(user_id, at)`` each, in one write.
+
+        Raises:
+            SourceError: the store failed; none was counted.
         """
         ...
 
@@ -377,6 +458,15 @@ class StateStore(Protocol):
             SourceError: the store failed.
         """
         ...
+
+
+class LeaseStore(Protocol):
+    """**Port (state role):** cross-process leases that expire when their holder dies.
+
+    Hold one with `reclio.leases.hold`, which renews it while the work runs.
+
+    Adapters: every `StateStore`.
+    """
 
     async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:
         """Take the lease ``key`` for ``owner`` unless someone else holds an unexpired one.
@@ -396,8 +486,15 @@ class StateStore(Protocol):
         """
         ...
 
+
+class CursorStore(Protocol):
+    """**Port (state role):** named cursors (e.g. content sync's last run).
+
+    Adapters: every `StateStore`.
+    """
+
     async def get_cursor(self, name: str) -> str | None:
-        """A named cursor (e.g. content sync's last run), or ``None`` if never set.
+        """A named cursor, or ``None`` if never set.
 
         Raises:
             SourceError: the store failed.
@@ -412,8 +509,17 @@ class StateStore(Protocol):
         """
         ...
 
+
+class CatalogStore(Protocol):
+    """**Port (state role):** catalog rows with their content hashes.
+
+    Adapters: every `StateStore`.
+    """
+
     async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:
-        """The stored records among ``refs`` (unknown refs are left out), in ``refs`` order.
+        """The stored records among ``refs`` (unknown refs left out), in ``refs`` order.
+
+        One consistent snapshot: never records from two concurrent writes.
 
         Raises:
             SourceError: the store failed.
@@ -422,6 +528,14 @@ class StateStore(Protocol):
 
     async def put_titles(self, records: Sequence[CatalogRecord]) -> None:
         """Create or replace catalog records.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+    async def delete_titles(self, refs: Collection[ItemRef]) -> None:
+        """Remove titles the catalog no longer has (with their vectors).
 
         Raises:
             SourceError: the store failed.
@@ -444,7 +558,22 @@ class StateStore(Protocol):
         """
         ...
 
-    async def put_embeddings(self, rows: Sequence[tuple[ItemRef, str, Sequence[float]]]) -> None:
+    async def titles_missing_from_catalog(self, *, limit: int) -> Sequence[ItemRef]:
+        """Up to ``limit`` titles named in users' histories that the catalog lacks, by ref.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+
+class EmbeddingStore(Protocol):
+    """**Port (state role):** title vectors, with the hash of the text they came from.
+
+    Adapters: every `StateStore`.
+    """
+
+    async def put_embeddings(self, rows: Sequence[tuple[ItemRef, str, Vector]]) -> None:
         """Store vectors as ``(ref, text_hash, vector)``; also sets each record's embedded hash.
 
         Raises:
@@ -454,13 +583,35 @@ class StateStore(Protocol):
 
     def iter_embeddings(
         self, *, batch_size: int = 1000
-    ) -> AsyncIterator[Sequence[tuple[ItemRef, Sequence[float]]]]:
-        """Every stored vector, in batches, ordered by ref.
+    ) -> AsyncIterator[Sequence[tuple[ItemRef, Vector]]]:
+        """Every stored vector (1-D float32), in batches, ordered by ref.
 
         Raises:
             SourceError: the store failed.
         """
         ...
+
+
+class StateStore(
+    UserStore,
+    HistoryStore,
+    CredentialStore,
+    FeedLog,
+    LeaseStore,
+    CursorStore,
+    CatalogStore,
+    EmbeddingStore,
+    Protocol,
+):
+    """**Port:** reclio's own state: the union of every state role.
+
+    A store adapter implements this; each service asks only for the roles it uses
+    (`FeedBuilder` needs `UserStore` and `FeedLog`). Everything per user or per worker
+    lives here (never in module-level caches), so any number of processes can share one
+    store.
+
+    Adapters: ``SqliteStateStore`` (the default), ``InMemoryStateStore``.
+    """
 
 
 @runtime_checkable

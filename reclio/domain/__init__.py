@@ -10,7 +10,9 @@ from reclio.domain.feeds import (
     TmdbQuerySource,
     TraktListSource,
 )
+from reclio.domain.credentials import OAuthToken
 from reclio.domain.genres import MOVIE_GENRES, TV_GENRES, genre_name, genre_table
+from reclio.domain.history import Rating, UserHistory
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import (
     ActivityStamp,
@@ -20,6 +22,7 @@ from reclio.domain.interactions import (
     normalize_rating,
 )
 from reclio.domain.lists import AccountLimits, ListDiff, ListHandle, ManagedList, ManagedListKind
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.domain.results import WriteResult
 from reclio.domain.titles import CatalogRecord, Genre, Title
 from reclio.domain.users import (
@@ -30,6 +33,7 @@ from reclio.domain.users import (
     TasteProfile,
     UserState,
 )
+from reclio.domain.vectors import Vector
 
 __all__ = [
     "MOVIE_GENRES",
@@ -54,14 +58,21 @@ __all__ = [
     "ManagedList",
     "ManagedListKind",
     "MediaType",
+    "OAuthToken",
     "Outcome",
     "PlaybackProgress",
     "Preferences",
+    "Progress",
+    "ProgressCallback",
+    "Rating",
+    "SyncReport",
     "TasteProfile",
     "Title",
     "TmdbQuerySource",
     "TraktListSource",
+    "UserHistory",
     "UserState",
+    "Vector",
     "WriteResult",
     "genre_name",
     "genre_table",

@@ -13,7 +13,7 @@ from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
 from reclio.sync._content import LAST_RUN_CURSOR, VECTORS_CURSOR, ContentSync, rebuild_index
 from reclio.sync._index import IndexSlot
 from reclio.sync._user import SweepReport, UserSync
-from reclio.sync.report import Progress, ProgressCallback, SyncReport
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 
 __all__ = [
     "LAST_RUN_CURSOR",

@@ -31,7 +31,7 @@ from reclio.sync._config import ContentSyncConfig
 from reclio.sync._index import IndexSlot
 from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
-from reclio.sync.report import Progress, ProgressCallback, SyncReport
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 
 __all__ = ["LAST_RUN_CURSOR", "VECTORS_CURSOR", "ContentSync", "rebuild_index"]
 

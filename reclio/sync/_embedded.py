@@ -28,7 +28,7 @@ from reclio.sync._config import ContentSyncConfig, UserSyncConfig
 from reclio.sync._content import ContentSync
 from reclio.sync._index import IndexSlot
 from reclio.sync._user import SweepReport, UserSync
-from reclio.sync.report import ProgressCallback, SyncReport
+from reclio.domain.reports import ProgressCallback, SyncReport
 
 __all__ = ["EmbeddedPipelines", "embedded_pipelines"]
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import attrs
 
 from reclio.errors import SourceError
-from reclio.sync.report import SyncReport
+from reclio.domain.reports import SyncReport
 
 
 @attrs.define

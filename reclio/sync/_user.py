@@ -54,7 +54,7 @@ from reclio.sync._plan import (
     taste_profile,
 )
 from reclio.sync._run import Run
-from reclio.sync.report import Progress, ProgressCallback, SyncReport
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 
 __all__ = ["SweepReport", "UserSync"]
 

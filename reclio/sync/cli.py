@@ -18,7 +18,7 @@ from reclio.config import ReclioConfig
 from reclio.domain import UserState
 from reclio.errors import LeaseHeld, ReclioError, SyncError
 from reclio.sync._content import rebuild_index
-from reclio.sync.report import Progress, SyncReport
+from reclio.domain.reports import Progress, SyncReport
 
 __all__ = ["register"]
 
@@ -60,7 +60,7 @@ def _config(args: argparse.Namespace) -> ReclioConfig | None:
         )
         return None
     if args.state:
-        config = ReclioConfig(state_path=args.state)
+        config = ReclioConfig.embedded_default(args.state)
     return config
 
 
@@ -88,7 +88,7 @@ def _cmd_content(args: argparse.Namespace) -> int:
         return 2
 
     async def job() -> int:
-        pipelines = embedded_pipelines(state_path=config.state_path, now=WORLD_MOMENT)
+        pipelines = embedded_pipelines(state_path=config.state.path, now=WORLD_MOMENT)
         try:
             with Bar(transient=True) as bar:
                 tasks: dict[str, object] = {}
@@ -115,7 +115,7 @@ def _cmd_users(args: argparse.Namespace) -> int:
         return 2
 
     async def job() -> int:
-        pipelines = embedded_pipelines(state_path=config.state_path, now=WORLD_MOMENT)
+        pipelines = embedded_pipelines(state_path=config.state.path, now=WORLD_MOMENT)
         store = pipelines.store
         try:
             # A worker that only syncs users loads the index content sync stored.

@@ -2,43 +2,51 @@
 
 from __future__ import annotations
 
-import logging
+import re
 from pathlib import Path
 
+import attrs
 import pytest
 
-from reclio.config import ReclioConfig
+from reclio import config as config_module
+from reclio.config import VARIABLES, ReclioConfig, variables_markdown
 from reclio.errors import ConfigurationError
 
+SECRETS = {
+    "RECLIO_TMDB_TOKEN": "tmdb-secret",
+    "RECLIO_TRAKT_CLIENT_ID": "trakt-id-secret",
+    "RECLIO_TRAKT_CLIENT_SECRET": "trakt-secret",
+    "RECLIO_RECOMBEE_DATABASE_ID": "db-1",
+    "RECLIO_RECOMBEE_TOKEN": "recombee-secret",
+    "RECLIO_STATE_URL": "postgresql://reclio:pg-secret@127.0.0.1/reclio",
+}
 
-def test_empty_environment_selects_the_embedded_default(caplog: pytest.LogCaptureFixture) -> None:
-    """No credentials: embedded default, said once at INFO, state under XDG_DATA_HOME."""
-    with caplog.at_level(logging.INFO, logger="reclio.config"):
-        config = ReclioConfig.from_env({"XDG_DATA_HOME": "/data"})
+
+def test_empty_environment_selects_the_embedded_default() -> None:
+    """No credentials: every service is None, state under XDG_DATA_HOME."""
+    config = ReclioConfig.from_env({"XDG_DATA_HOME": "/data"})
     assert config.embedded
-    assert config.state_path == Path("/data/reclio/state.sqlite3")
-    assert [r.levelno for r in caplog.records] == [logging.INFO]
-    assert "embedded default" in caplog.text
+    assert config.state.path == Path("/data/reclio/state.sqlite3")
+    assert config.state.url is None
+    assert config.vectors.backend == "exact"
+    assert config.embedding.model is None
 
 
 def test_credentials_are_read_and_never_shown() -> None:
     """Secrets are read but appear in no repr."""
-    env = {
-        "RECLIO_TMDB_TOKEN": "tmdb-secret",
-        "RECLIO_TRAKT_CLIENT_ID": "trakt-id-secret",
-        "RECLIO_TRAKT_CLIENT_SECRET": "trakt-secret",
-        "RECLIO_RECOMBEE_DATABASE_ID": "db-1",
-        "RECLIO_RECOMBEE_TOKEN": "recombee-secret",
-        "RECLIO_RECOMBEE_REGION": "eu-west",
-        "RECLIO_STATE_PATH": "/srv/reclio/state.db",
-    }
+    env = {**SECRETS, "RECLIO_RECOMBEE_REGION": "eu-west", "RECLIO_STATE_PATH": "/srv/s.db"}
     config = ReclioConfig.from_env(env)
     assert not config.embedded
     assert config.recombee is not None
     assert config.recombee.region == "eu-west"
-    assert config.state_path == "/srv/reclio/state.db"
-    for secret in ("tmdb-secret", "trakt-id-secret", "trakt-secret", "recombee-secret"):
-        assert secret not in repr(config)
+    assert config.tmdb is not None
+    assert config.tmdb.token == "tmdb-secret"
+    assert config.state.path == "/srv/s.db"
+    shown = repr(config)
+    for name, secret in SECRETS.items():
+        if name != "RECLIO_RECOMBEE_DATABASE_ID":
+            assert secret not in shown, name
+    assert "pg-secret" not in shown
 
 
 @pytest.mark.parametrize(
@@ -54,3 +62,51 @@ def test_half_a_credential_pair_names_the_missing_variable(
     """Half-set credentials are a configuration error that names what to set."""
     with pytest.raises(ConfigurationError, match=missing):
         ReclioConfig.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("RECLIO_VECTOR_INDEX", "faiss"),
+        ("RECLIO_HTTP_TIMEOUT", "soon"),
+        ("RECLIO_HTTP_TIMEOUT", "-1"),
+        ("RECLIO_HTTP_MAX_ATTEMPTS", "0"),
+        ("RECLIO_TMDB_RATE_LIMIT", "0"),
+    ],
+)
+def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
+    """One line that names the variable and the value, never a traceback from deep inside."""
+    env = {name: value, "RECLIO_TMDB_TOKEN": "t"}
+    with pytest.raises(ConfigurationError, match=name) as caught:
+        ReclioConfig.from_env(env)
+    assert "\n" not in str(caught.value)
+
+
+def _leaves(value: object) -> list[object]:
+    if attrs.has(type(value)):
+        return [leaf for f in attrs.fields(type(value)) for leaf in _leaves(getattr(value, f.name))]
+    return [value]
+
+
+@pytest.mark.parametrize("var", VARIABLES, ids=lambda v: v.name)
+def test_every_listed_variable_changes_the_config(var: config_module.EnvVar) -> None:
+    """A variable in the docs table that nothing reads would be a lie: each one is read."""
+    base = {"RECLIO_TMDB_TOKEN": "t", "RECLIO_TRAKT_CLIENT_ID": "i"}
+    base |= {"RECLIO_TRAKT_CLIENT_SECRET": "s", "RECLIO_RECOMBEE_DATABASE_ID": "d"}
+    base |= {"RECLIO_RECOMBEE_TOKEN": "r"}
+    samples = {"RECLIO_VECTOR_INDEX": "annoy", "RECLIO_LOG_LEVEL": "DEBUG"}
+    numeric = ("TIMEOUT", "ATTEMPTS", "RATE_LIMIT")
+    value = samples.get(var.name, "7" if var.name.endswith(numeric) else "/x/changed")
+    before = ReclioConfig.from_env(base)
+    after = ReclioConfig.from_env({**base, var.name: value})
+    assert _leaves(after) != _leaves(before)
+
+
+def test_the_module_reads_no_variable_the_table_leaves_out() -> None:
+    """Every RECLIO_* name in config.py is in VARIABLES, and the docs table lists them all."""
+    source = Path(config_module.__file__).read_text(encoding="utf-8")
+    named = set(re.findall(r"RECLIO_[A-Z_]+[A-Z]", source))
+    listed = {var.name for var in VARIABLES}
+    assert named <= listed
+    table = variables_markdown()
+    assert all(f"`{name}`" in table for name in listed)
