@@ -5,9 +5,10 @@ Run it against a state file written by ``reclio demo --state state.sqlite3``::
     pip install "reclio[examples]"
     RECLIO_STATE_PATH=state.sqlite3 uvicorn examples.chilllink_app:app
 
-then ask for ``/feeds?user_id=demo&last_watched=movie:603``. The app reads state and counts
-feed requests (they set how often a user is synced); the sync pipelines (``reclio sync ...``)
-write everything else.
+then ask for ``/feeds?user_id=demo&last_watched=movie:603``. The app gets its graph from
+``reclio.bootstrap.build`` (serving only: no engine, no sources); it reads state and counts
+the feed requests of known users in memory, written in batches (they set how often a user is
+synced); the sync pipelines (``reclio sync ...``) write everything else.
 
 Users are identified by ``user_id`` only, never by a Trakt username: give each user an
 unguessable id (e.g. ``secrets.token_urlsafe(16)``) in the addon URL you hand them, so one
@@ -19,18 +20,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Final
 
 from starlette.applications import Starlette
-from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from reclio import chilllink
-from reclio.adapters.memory import InMemoryStateStore
-from reclio.adapters.sqlite import SqliteStateStore
+from reclio import bootstrap, chilllink
 from reclio.config import ReclioConfig
 from reclio.errors import SourceError
 from reclio.feeds import FeedBuilder
@@ -42,32 +39,36 @@ MAX_USER_ID: Final = 128
 MAX_HINT: Final = 40
 
 
-async def _count_request(store: StateStore, user_id: str) -> None:
-    """Count a feed request after the response went out; losing one count is harmless."""
-    if not user_id:
-        return
-    try:
-        await store.record_feed_request(user_id, datetime.now(UTC))
-    except SourceError as exc:
-        logger.warning("could not count a feed request of %r: %s", user_id, exc)
+class _Nobody:
+    """A store that knows nobody: the builder over it serves the non-personal layout."""
+
+    async def get_user(self, _user_id: str) -> None:
+        return None
+
+    async def get_titles(self, _refs: object) -> list[object]:
+        return []
 
 
-def create_app(store: StateStore | None = None) -> Starlette:
-    """The ASGI app; ``store`` defaults to the SQLite file named by ``RECLIO_STATE_PATH``."""
-    # A store that knows nobody: if the real builder ever hits a bug, /feeds still answers
-    # with the non-personal layout instead of a 5xx.
-    fallback = FeedBuilder(InMemoryStateStore())
+# If the real builder ever hits a bug, /feeds still answers with the non-personal layout.
+_FALLBACK: Final = FeedBuilder(_Nobody())  # type: ignore[arg-type]
+
+
+def create_app(
+    store: StateStore | None = None, *, config: ReclioConfig | None = None
+) -> Starlette:
+    """The ASGI app, wired by ``reclio.bootstrap`` from ``config`` (default: the environment).
+
+    Args:
+        store: Use this state store instead of the configured one (tests).
+        config: The configuration (default: ``ReclioConfig.from_env()``).
+    """
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        owned = store is None
-        app.state.store = store or SqliteStateStore(ReclioConfig.from_env().state.path)
-        app.state.builder = FeedBuilder(app.state.store)
-        try:
+        runtime = bootstrap.build(config or ReclioConfig.from_env(), jobs=False, store=store)
+        async with runtime:
+            app.state.runtime = runtime
             yield
-        finally:
-            if owned:
-                await app.state.store.aclose()
 
     async def manifest(_request: Request) -> Response:
         return JSONResponse(chilllink.manifest())
@@ -76,19 +77,16 @@ def create_app(store: StateStore | None = None) -> Starlette:
         # Over-long parameters are cut, never a 4xx: Chillio shows whatever /feeds answers.
         user_id = request.query_params.get("user_id", "")[:MAX_USER_ID]
         hint = request.query_params.get("last_watched", "")[:MAX_HINT] or None
-        builder: FeedBuilder = request.app.state.builder
+        runtime: bootstrap.Runtime = request.app.state.runtime
         try:
-            response = await builder.build(user_id, last_watched=hint)
+            response = await runtime.feed_builder.build(user_id, last_watched=hint)
         except Exception:  # the one place a bug must not become a 5xx for the app
             logger.exception("feeds for %r failed; answering the non-personal layout", user_id)
-            response = await fallback.build(user_id)
-        background = BackgroundTask(_count_request, request.app.state.store, user_id)
-        return Response(
-            chilllink.dumps(response), media_type="application/json", background=background
-        )
+            response = await _FALLBACK.build(user_id)
+        return Response(chilllink.dumps(response), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
-        store = request.app.state.store
+        store = request.app.state.runtime.store
         if isinstance(store, SupportsPing):
             try:
                 await store.ping()

@@ -89,9 +89,22 @@ def to_dict(response: FeedsResponse) -> dict[str, Any]:
     return _CONVERTER.unstructure(response)  # type: ignore[no-any-return]
 
 
-def dumps(response: FeedsResponse) -> str:
-    """The ChillLink body as compact JSON text."""
-    return json.dumps(to_dict(response), ensure_ascii=False, separators=(",", ":"))
+def dumps(response: FeedsResponse, *, explain: bool = False) -> str:
+    """The ChillLink body as compact JSON text.
+
+    Args:
+        response: The feeds.
+        explain: Add each feed's provenance as ``"provenance": [{link, outcome, detail}]``
+            (an extra key the app ignores; for debugging).
+    """
+    body = to_dict(response)
+    if explain:
+        for feed, data in zip(response.feeds, body["feeds"], strict=True):
+            data["provenance"] = [
+                {"link": a.link, "outcome": a.outcome.value, "detail": a.detail}
+                for a in feed.provenance
+            ]
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
 def from_dict(data: Any) -> FeedsResponse:  # noqa: ANN401 - accepts decoded JSON of any shape

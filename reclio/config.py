@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import attrs
 
@@ -46,13 +46,13 @@ _TMDB_BASE_URL = "https://api.themoviedb.org/3"
 _TRAKT_BASE_URL = "https://api.trakt.tv"
 
 
-def _positive(_instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+def _positive(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value <= 0:
         msg = f"{attribute.name} must be positive, got {value!r}"
         raise ConfigurationError(msg)
 
 
-def _not_negative(_instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def _not_negative(_instance: object, attribute: attrs.Attribute[Any], value: float) -> None:
     if value < 0:
         msg = f"{attribute.name} must be zero or more, got {value!r}"
         raise ConfigurationError(msg)
@@ -267,12 +267,12 @@ class _Env:
             return default
         try:
             value = parse(raw)
-            if isinstance(value, int | float) and value <= 0:
-                msg = "expected a positive number"
-                raise ValueError(msg)
         except ValueError as exc:
             msg = f"{name}={raw!r} is not valid: {exc}"
             raise ConfigurationError(msg) from None
+        if isinstance(value, int | float) and value <= 0:
+            msg = f"{name}={raw!r} is not valid: expected a positive number"
+            raise ConfigurationError(msg)
         return value
 
     def pair(self, first: str, second: str) -> tuple[str, str] | None:

@@ -50,8 +50,8 @@ __all__ = [
     "CatalogStore",
     "CredentialStore",
     "CursorStore",
-    "EmbeddingStore",
     "Embedder",
+    "EmbeddingStore",
     "FeedLog",
     "HistoryStore",
     "InteractionSource",
@@ -163,7 +163,10 @@ class InteractionSource(Protocol):
 class Recommender(Protocol):
     """**Port:** collaborative filtering over titles and interactions.
 
-    Writes are idempotent: re-sending an item or an interaction is success.
+    Writes are idempotent: re-sending an item or an interaction is success. A confirmed
+    write is durable: a later process (or another worker) sees it. An engine that lives in
+    process memory meets this by restoring itself from the state store, which records every
+    confirmed interaction (``LocalRecommender.restore``).
 
     Adapters: ``RecombeeRecommender``, ``LocalRecommender``.
     """

@@ -1,5 +1,6 @@
 """reclio's domain: frozen values that cross every port. Imports nothing else of reclio."""
 
+from reclio.domain.credentials import OAuthToken
 from reclio.domain.feeds import (
     Attempt,
     ContentType,
@@ -10,7 +11,6 @@ from reclio.domain.feeds import (
     TmdbQuerySource,
     TraktListSource,
 )
-from reclio.domain.credentials import OAuthToken
 from reclio.domain.genres import MOVIE_GENRES, TV_GENRES, genre_name, genre_table
 from reclio.domain.history import Rating, UserHistory
 from reclio.domain.ids import ItemRef, MediaType

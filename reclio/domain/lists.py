@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 
 import attrs
@@ -74,6 +75,28 @@ class ListDiff:
     def is_empty(self) -> bool:
         """True when applying the diff would change nothing."""
         return not self.add and not self.remove and self.order is None
+
+    def apply(self, current: Sequence[ItemRef]) -> tuple[ItemRef, ...]:
+        """What a list holds after a sink applies this diff: the reference semantics.
+
+        Removals go first, additions are appended in their order (an item already present is
+        not added twice), then, when `order` is set, the items are arranged in that order
+        (anything it does not name keeps its relative place at the end).
+
+        Args:
+            current: The list now, in order.
+
+        Returns:
+            The list afterwards, without duplicates.
+        """
+        removed = set(self.remove)
+        result = list(dict.fromkeys(ref for ref in current if ref not in removed))
+        present = set(result)
+        result.extend(ref for ref in dict.fromkeys(self.add) if ref not in present)
+        if self.order is not None:
+            position = {ref: i for i, ref in enumerate(dict.fromkeys(self.order))}
+            result.sort(key=lambda ref: position.get(ref, len(position)))
+        return tuple(result)
 
 
 @attrs.frozen

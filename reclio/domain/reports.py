@@ -67,6 +67,15 @@ class SyncReport:
         """True when nothing failed."""
         return self.failed == 0 and not self.errors
 
+    def to_dict(self) -> dict[str, object]:
+        """The report as JSON-ready data (times in ISO 8601, ``ok`` included)."""
+        data: dict[str, object] = attrs.asdict(self, recurse=False)
+        data["started_at"] = self.started_at.isoformat()
+        data["finished_at"] = self.finished_at.isoformat()
+        data["errors"] = list(self.errors)
+        data["ok"] = self.ok
+        return data
+
     def summary(self) -> str:
         """One line for people, e.g. for a CLI or a log."""
         seconds = (self.finished_at - self.started_at).total_seconds()

@@ -7,7 +7,7 @@ minus what they were fit on. Hyper-parameters are chosen on validation, then eac
 refit on training + validation and scored on test: HR@10, NDCG@10, Recall@20, catalog
 coverage@10, fit time and per-user latency. See ``docs/local-recommender.md``.
 
-Names are loaded on first use, so ``reclio.evaluation.cli`` (imported by the ``reclio``
+Names are loaded on first use, so ``reclio.cli.evaluate`` (imported by the ``reclio``
 command) does not pull numpy or scipy.
 
 Stability: experimental (the protocol is fixed; the API may change).

@@ -6,8 +6,9 @@ layout against a user's stored state.
 """
 
 from reclio.feeds import links, queries
-from reclio.feeds._builder import FeedBuilder, parse_last_watched
+from reclio.feeds._builder import FeedBuilder, FeedStore, parse_last_watched
 from reclio.feeds._chain import FeedContext, FeedSpec, Link, Pass, Serve, Terminal, run_chain
+from reclio.feeds._counter import FeedRequestCounter
 from reclio.feeds._docs import layout_markdown
 from reclio.feeds.defaults import DEFAULT_LAYOUT, default_layout
 
@@ -15,7 +16,9 @@ __all__ = [
     "DEFAULT_LAYOUT",
     "FeedBuilder",
     "FeedContext",
+    "FeedRequestCounter",
     "FeedSpec",
+    "FeedStore",
     "Link",
     "Pass",
     "Serve",

@@ -6,15 +6,16 @@ import logging
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Final
+from typing import Final, Protocol
 
 from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState
 from reclio.errors import SourceError
 from reclio.feeds._chain import FeedContext, FeedSpec, run_chain
+from reclio.feeds._counter import FeedRequestCounter
 from reclio.feeds.defaults import DEFAULT_LAYOUT
-from reclio.ports import StateStore
+from reclio.ports import CatalogStore, UserStore
 
-__all__ = ["FeedBuilder", "parse_last_watched"]
+__all__ = ["FeedBuilder", "FeedStore", "parse_last_watched"]
 
 logger = logging.getLogger("reclio.feeds")
 
@@ -43,6 +44,10 @@ def _known_anchor(state: UserState | None, ref: ItemRef) -> Anchor | None:
     return next((a for a in candidates if a is not None and a.ref == ref), None)
 
 
+class FeedStore(UserStore, CatalogStore, Protocol):
+    """The two state roles feeds read: users' state, and the catalog (to name a hinted title)."""
+
+
 class FeedBuilder:
     """Builds the ChillLink feeds of one user from the state store alone.
 
@@ -54,7 +59,9 @@ class FeedBuilder:
     Stability: caller-stable.
 
     Args:
-        store: Where user state lives.
+        store: Where user state (and the catalog, for hinted titles) lives.
+        counter: Counts each request of a user the store knows (in memory; the runtime
+            writes the counts in batches). ``None``: requests are not counted.
         layout: The feeds, in order (default: the ten feeds of `DEFAULT_LAYOUT`).
         today: Clock for date-relative preferences (default: today in UTC).
 
@@ -65,8 +72,9 @@ class FeedBuilder:
 
     def __init__(
         self,
-        store: StateStore,
+        store: FeedStore,
         *,
+        counter: FeedRequestCounter | None = None,
         layout: Sequence[FeedSpec] = DEFAULT_LAYOUT,
         today: Callable[[], date] = lambda: datetime.now(UTC).date(),
     ) -> None:
@@ -75,6 +83,7 @@ class FeedBuilder:
             msg = f"feed ids must be unique, got {ids}"
             raise ValueError(msg)
         self._store = store
+        self._counter = counter
         self._layout = tuple(layout)
         self._today = today
 
@@ -101,6 +110,8 @@ class FeedBuilder:
             store_ok = False
         else:
             store_ok = True
+            if state is not None and self._counter is not None:
+                self._counter.count(user_id)
         anchors = await self._anchors(state, last_watched, notes, store_ok=store_ok)
         ctx = FeedContext(user_id, state, self._today(), anchors, tuple(notes))
         return FeedsResponse(run_chain(spec, ctx) for spec in self._layout)

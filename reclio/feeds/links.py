@@ -6,8 +6,6 @@ passes with a reason. Nothing here does I/O, so a whole layout builds in microse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from reclio.domain import (
     ContentType,
     ManagedListKind,
@@ -24,7 +22,6 @@ __all__ = [
     "because_watched_id",
     "because_watched_list",
     "default_genre_discover",
-    "describe_chain",
     "hidden_gems",
     "managed_list",
     "popular",
@@ -288,8 +285,3 @@ def hidden_gems(*, min_average: float = 7.5) -> Terminal:
         f"vote_average >= {min_average}, a vote-count band scaled by discovery",
         fn=serve,
     )
-
-
-def describe_chain(links: Sequence[Link], terminal: Terminal) -> list[str]:
-    """The chain in words, for docs and ``reclio feeds --explain``."""
-    return [link.describe for link in links] + [terminal.describe]

@@ -25,13 +25,13 @@ from datetime import datetime
 
 from reclio._clock import Clock, utc_now
 from reclio.domain import CatalogRecord, ItemRef, MediaType, Title
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import LeaseHeld, SourceError, SyncError
 from reclio.ports import CatalogSource, Embedder, Recommender, StateStore
 from reclio.sync._config import ContentSyncConfig
 from reclio.sync._index import IndexSlot
 from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
-from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 
 __all__ = ["LAST_RUN_CURSOR", "VECTORS_CURSOR", "ContentSync", "rebuild_index"]
 

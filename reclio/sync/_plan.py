@@ -4,7 +4,7 @@ Each function here decides; the pipelines in :mod:`reclio.sync` gather inputs fr
 call these, and apply the result. Keeping the decisions pure is what lets the invariants be
 stated and property-tested:
 
-* :func:`plan_list_diff` / :func:`apply_list_diff`: applying the plan yields the desired
+* :func:`plan_list_diff` with `ListDiff.apply`: applying the plan yields the desired
   list; the plan for an unchanged list is empty.
 * :func:`should_write`: a failed or empty computation never empties or shrinks a list.
 * :func:`advance_cursor`: the cursor never passes an interaction that was not confirmed.
@@ -40,7 +40,6 @@ __all__ = [
     "Blend",
     "Rating",
     "advance_cursor",
-    "apply_list_diff",
     "blend",
     "cadence_tier",
     "lists_fresh",
@@ -64,30 +63,6 @@ def _unique(refs: Iterable[ItemRef]) -> list[ItemRef]:
 # --- managed lists -------------------------------------------------------------------------
 
 
-def apply_list_diff(current: Sequence[ItemRef], diff: ListDiff) -> tuple[ItemRef, ...]:
-    """What a list holds after a sink applies ``diff``: the reference semantics of a diff.
-
-    Removals go first, additions are appended in their order (an item already present is not
-    added twice), then, when ``diff.order`` is set, the items are arranged in that order
-    (anything it does not name keeps its relative place at the end).
-
-    Args:
-        current: The list now, in order.
-        diff: The change.
-
-    Returns:
-        The list afterwards, without duplicates.
-    """
-    removed = set(diff.remove)
-    result = _unique(ref for ref in current if ref not in removed)
-    present = set(result)
-    result.extend(ref for ref in _unique(diff.add) if ref not in present)
-    if diff.order is not None:
-        position = {ref: i for i, ref in enumerate(_unique(diff.order))}
-        result.sort(key=lambda ref: position.get(ref, len(position)))
-    return tuple(result)
-
-
 def plan_list_diff(current: Sequence[ItemRef], desired: Sequence[ItemRef]) -> ListDiff:
     """The smallest diff that turns ``current`` into ``desired`` (add missing, drop stale).
 
@@ -99,7 +74,7 @@ def plan_list_diff(current: Sequence[ItemRef], desired: Sequence[ItemRef]) -> Li
         desired: What it should hold, best first; duplicates after the first are ignored.
 
     Returns:
-        A diff with ``apply_list_diff(current, diff) == tuple(unique(desired))``; empty when
+        A diff with ``diff.apply(current) == tuple(unique(desired))``; empty when
         the list already is the desired list.
     """
     wanted = _unique(desired)
@@ -108,7 +83,7 @@ def plan_list_diff(current: Sequence[ItemRef], desired: Sequence[ItemRef]) -> Li
     remove = tuple(_unique(ref for ref in current if ref not in wanted_set))
     add = tuple(ref for ref in wanted if ref not in have)
     unordered = ListDiff(add=add, remove=remove)
-    if apply_list_diff(current, unordered) == tuple(wanted):
+    if unordered.apply(current) == tuple(wanted):
         return unordered
     return ListDiff(add=add, remove=remove, order=tuple(wanted))
 

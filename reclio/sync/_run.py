@@ -7,8 +7,8 @@ from datetime import datetime
 
 import attrs
 
-from reclio.errors import SourceError
 from reclio.domain.reports import SyncReport
+from reclio.errors import SourceError
 
 
 @attrs.define

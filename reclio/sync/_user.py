@@ -36,6 +36,7 @@ from reclio.domain import (
     PlaybackProgress,
     UserState,
 )
+from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import AccountLimitExceeded, LeaseHeld, SourceError, SyncError
 from reclio.ports import InteractionSource, ListSink, Recommender, StateStore, VectorIndex
 from reclio.sync._config import UserSyncConfig
@@ -54,7 +55,6 @@ from reclio.sync._plan import (
     taste_profile,
 )
 from reclio.sync._run import Run
-from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 
 __all__ = ["SweepReport", "UserSync"]
 

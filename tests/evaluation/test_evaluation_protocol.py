@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from reclio.adapters.local import LocalRecommenderConfig
+from reclio.cli import main
+from reclio.cli.evaluate import run_movielens
 from reclio.domain import ItemRef
 from reclio.evaluation import (
     ImplicitModel,
@@ -23,7 +25,6 @@ from reclio.evaluation import (
     summarize,
 )
 from reclio.evaluation._datasets import PLACEHOLDER_BASE
-from reclio.evaluation.cli import main, run_movielens
 
 # user, movieId, stars, timestamp. User 1: item 30 and 20 tie at t=500, so the larger id
 # (30) is the test item and 20 the validation item. User 2 has only two ratings: dropped.

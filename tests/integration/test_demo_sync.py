@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from reclio.cli import main
-from reclio.demo import run_demo
 from reclio.domain import TraktListSource
+from reclio.embedded.demo import run_demo
 
 
 @pytest.mark.anyio

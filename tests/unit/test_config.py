@@ -40,7 +40,7 @@ def test_credentials_are_read_and_never_shown() -> None:
     assert config.recombee is not None
     assert config.recombee.region == "eu-west"
     assert config.tmdb is not None
-    assert config.tmdb.token == "tmdb-secret"
+    assert config.tmdb.token == SECRETS["RECLIO_TMDB_TOKEN"]
     assert config.state.path == "/srv/s.db"
     shown = repr(config)
     for name, secret in SECRETS.items():

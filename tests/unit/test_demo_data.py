@@ -19,15 +19,15 @@ from reclio.adapters.memory import (
     InMemoryCatalogSource,
     InMemoryInteractionSource,
 )
-from reclio.demo_data import (
+from reclio.bootstrap import load_into
+from reclio.domain import MOVIE_GENRES, TV_GENRES, MediaType, Title, genre_name
+from reclio.embedded.world import (
     DEMO_USER,
     THEMES,
     UserActivity,
     generate_activity,
     generate_catalog,
-    load_into,
 )
-from reclio.domain import MOVIE_GENRES, TV_GENRES, MediaType, Title, genre_name
 from reclio.ports import CandidateList
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -120,7 +120,7 @@ def test_deterministic_across_processes(
     """Another interpreter with another hash seed generates the identical world."""
     script = (
         "from datetime import UTC, datetime\n"
-        "from reclio.demo_data import generate_activity, generate_catalog\n"
+        "from reclio.embedded.world import generate_activity, generate_catalog\n"
         "import hashlib\n"
         "c = generate_catalog(movies=600, shows=300)\n"
         "w = generate_activity(c, users=60, now=datetime(2026, 11, 1, tzinfo=UTC))\n"

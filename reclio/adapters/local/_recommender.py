@@ -6,7 +6,7 @@ import asyncio
 import math
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -20,7 +20,7 @@ from reclio.adapters.local._model import (
 from reclio.adapters.local._persist import read_state, write_state
 from reclio.domain import Interaction, InteractionKind, ItemRef, MediaType, Title, WriteResult
 from reclio.errors import SourceUnavailable
-from reclio.ports import Recommender
+from reclio.ports import CatalogStore, HistoryStore, Recommender
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,6 +32,10 @@ __all__ = ["LocalRecommender"]
 _SERVICE = "local"
 _NEGLIGIBLE = 1e-4
 """Profile weights below this fraction of the user's largest are left out of scoring."""
+
+
+class DurableCopy(CatalogStore, HistoryStore, Protocol):
+    """Where the engine's inputs are kept for good: the catalog and every user's history."""
 
 
 class LocalRecommender(Recommender):
@@ -97,6 +101,28 @@ class LocalRecommender(Recommender):
             self._by_user.setdefault(interaction.user_id, {})[key] = interaction
             self._profiles.pop(interaction.user_id, None)
         return WriteResult.all_ok(interactions)
+
+    async def restore(self, store: DurableCopy, *, batch_size: int = 5000) -> int:
+        """Load every stored title and recorded interaction: the engine's durable copy.
+
+        The engine itself lives in process memory; what it learned is kept in the state
+        store (user sync saves each user's history in the same transaction as the cursor
+        that says it was pushed). A new process calls this before its first sync, so it
+        recommends what every earlier process learned. Idempotent.
+
+        Returns:
+            How many interactions were loaded.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        async for records in store.iter_titles(batch_size=batch_size):
+            await self.upsert_items([record.title for record in records])
+        loaded = 0
+        async for interactions in store.iter_interactions(batch_size=batch_size):
+            await self.add_interactions(interactions)
+            loaded += len(interactions)
+        return loaded
 
     # -- fitting --------------------------------------------------------------------------
 

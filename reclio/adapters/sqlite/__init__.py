@@ -1,8 +1,9 @@
-"""The SQLite state store: reclio's default ``StateStore``, stdlib only.
+"""SQLite adapters, stdlib only: the default ``StateStore``, and the embedded list sink.
 
 Stability: caller-stable.
 """
 
+from reclio.adapters.sqlite._lists import SqliteListSink
 from reclio.adapters.sqlite._store import SqliteStateStore
 
-__all__ = ["SqliteStateStore"]
+__all__ = ["SqliteListSink", "SqliteStateStore"]

@@ -22,7 +22,6 @@ from reclio.sync import CadencePolicy
 from reclio.sync._plan import (
     Rating,
     advance_cursor,
-    apply_list_diff,
     blend,
     cadence_tier,
     lists_fresh,
@@ -54,7 +53,7 @@ def unique(items: list[ItemRef]) -> tuple[ItemRef, ...]:
 def test_applying_the_plan_yields_the_desired_list(current, desired):
     """Whatever the list holds, applying the plan leaves exactly the desired items in order."""
     diff = plan_list_diff(current, desired)
-    assert apply_list_diff(current, diff) == unique(desired)
+    assert diff.apply(current) == unique(desired)
 
 
 @given(current=distinct_lists)

@@ -6,7 +6,7 @@ their genres (so the hashing embedder finds real neighbours). `generate_activity
 draws users from latent taste clusters: each prefers two or three themes (e.g. science
 fiction, crime) and leans towards popular titles, so collaborative filtering has signal to
 find. Everything comes from one seeded `random.Random`: the same arguments give the
-same world in every process. `load_into` puts a world into the in-memory sources.
+same world in every process.
 
 Stability: caller-stable for the function signatures; the generated contents may change
 between minor versions.
@@ -17,9 +17,9 @@ from __future__ import annotations
 import heapq
 import math
 import random
-from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Final
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Final
 
 import attrs
 
@@ -34,21 +34,22 @@ from reclio.domain import (
     genre_name,
 )
 
-if TYPE_CHECKING:
-    from reclio.adapters.memory import InMemoryCatalogSource, InMemoryInteractionSource
-
 __all__ = [
     "DEMO_USER",
     "THEMES",
+    "WORLD_MOMENT",
     "Theme",
     "UserActivity",
     "generate_activity",
     "generate_catalog",
-    "load_into",
 ]
 
 DEMO_USER: Final = "demo"
 """The user ``reclio demo`` shows feeds for; always among the generated users."""
+
+WORLD_MOMENT: Final = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+"""The instant the embedded world's activity leads up to, the same in every process, so
+repeated runs against one state file see the same history."""
 
 
 @attrs.frozen
@@ -526,33 +527,3 @@ def generate_activity(
             views = max(3, min(400, int(math.exp(rng.gauss(3.4, 0.9)))))
         world[user_id] = _user(rng, user_id, pool, now, themes=themes, views=views)
     return world
-
-
-def load_into(
-    catalog: Sequence[Title],
-    activity: Mapping[str, UserActivity],
-    *,
-    catalog_source: InMemoryCatalogSource | None = None,
-    interaction_source: InMemoryInteractionSource | None = None,
-    changed_at: datetime | None = None,
-) -> None:
-    """Put a generated world into in-memory sources (either may be left out).
-
-    Args:
-        catalog: Titles for the catalog source.
-        activity: Users' activity for the interaction source.
-        catalog_source: Receives every title (logged as changed at ``changed_at``).
-        interaction_source: Receives every view, rating, bookmark and paused title.
-        changed_at: When the titles count as changed (default: the source's clock).
-    """
-    if catalog_source is not None:
-        for title in catalog:
-            catalog_source.add_title(title, changed_at=changed_at)
-    if interaction_source is not None:
-        for user in activity.values():
-            # Oldest first, as they happened; the source keeps its own newest-first order.
-            interaction_source.add(reversed(user.views))
-            interaction_source.add(reversed(user.ratings))
-            interaction_source.add(reversed(user.bookmarks))
-            for progress in reversed(user.playback):
-                interaction_source.set_playback(user.user_id, progress)

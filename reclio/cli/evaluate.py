@@ -1,8 +1,7 @@
 """``reclio eval movielens PATH...``: run the MovieLens protocol from the command line.
 
-The ``reclio`` command calls :func:`register` to add the ``eval`` group. This module
-imports only the standard library at import time; the evaluation itself (numpy, scipy,
-rich, and the bench extra for the baselines) is imported when the command runs.
+This module imports only the standard library at import time; the evaluation itself (numpy,
+scipy, rich, and the bench extra for the baselines) is imported when the command runs.
 """
 
 from __future__ import annotations
@@ -21,17 +20,24 @@ if TYPE_CHECKING:
     from reclio.evaluation._harness import DatasetReport
     from reclio.evaluation._models import BenchModel
 
-__all__ = ["main", "register", "run_movielens"]
+__all__ = ["register", "run_movielens"]
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
     """Add ``eval`` with its ``movielens`` subcommand to a parser's subcommands."""
     evaluation = subparsers.add_parser(
-        "eval", help="offline evaluation", description="Offline evaluation of recommenders."
+        "eval",
+        parents=[common],
+        help="offline evaluation",
+        description="Offline evaluation of recommenders.",
     )
     commands = evaluation.add_subparsers(dest="eval_command", required=True)
     movielens = commands.add_parser(
         "movielens",
+        parents=[common],
         help="evaluate on MovieLens (ml-latest-small or ml-100k)",
         description=(
             "Leave-last-out, full-ranking evaluation of MostPopular, the LocalRecommender "
@@ -75,14 +81,14 @@ def run_movielens(
 
     if baselines and not _models.baselines_available():
         sys.stderr.write(
-            f"the established baselines need implicit: {_models.BENCH_EXTRA_HINT}"
+            f"reclio: the established baselines need implicit: {_models.BENCH_EXTRA_HINT}"
             " (or pass --no-baselines)\n"
         )
         return 2
     try:
         datasets = [load_movielens(path) for path in paths]
     except FileNotFoundError as exc:
-        sys.stderr.write(f"{exc}\n")
+        sys.stderr.write(f"reclio: {exc}\n")
         return 2
     models = _models.default_models(baselines=baselines)
     reports = asyncio.run(_evaluate_all(datasets, models))
@@ -93,7 +99,7 @@ def run_movielens(
         try:
             _report.plot_ndcg(reports, output / "ndcg10.png")
         except ConfigurationError as exc:
-            sys.stderr.write(f"no plot: {exc}\n")
+            sys.stderr.write(f"reclio: no plot: {exc}\n")
     if as_json:
         sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
     else:
@@ -119,16 +125,3 @@ async def _evaluate_all(
 
         reports.extend([await evaluate(data, models, progress=advance) for data in datasets])
     return reports
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``eval`` on its own (until the ``reclio`` command wires it): ``python -m``."""
-    parser = argparse.ArgumentParser(prog="reclio")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    status: int = args.handler(args)
-    return status
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

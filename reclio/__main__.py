@@ -1,0 +1,7 @@
+"""``python -m reclio``: the ``reclio`` command."""
+
+import sys
+
+from reclio.cli import main
+
+sys.exit(main())

@@ -1,0 +1,185 @@
+"""The embedded default's list sink: managed lists kept in the SQLite state file.
+
+The embedded default has no Trakt account to write lists to, but its lists must outlive the
+process that wrote them: ``reclio demo --state S`` followed by any ``reclio`` command on S
+sees the same lists. So they live in one table of the state file, beside (not inside) the
+state store's own schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from reclio.domain import AccountLimits, ItemRef, ListDiff, ListHandle
+from reclio.errors import AccountLimitExceeded, DecodeError, SourceError, SourceUnavailable
+from reclio.ports import ListSink
+
+__all__ = ["SqliteListSink"]
+
+_SERVICE = "sqlite-lists"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS embedded_lists (
+    list_id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    description TEXT NOT NULL,
+    items       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS embedded_lists_user ON embedded_lists (user_id, list_id);
+"""
+
+
+class SqliteListSink(ListSink):
+    """**ListSink** whose lists live in a SQLite file, with Trakt's rules.
+
+    List ids are unique across users, as Trakt's are; `ensure_list` adopts the first list
+    with the same name before creating one; `apply` follows `ListDiff.apply` and is all or
+    nothing (limits are checked before anything changes). Writes run in a worker thread, so
+    a writer waiting on the file's lock never stalls the event loop.
+
+    Stability: caller-stable; implementer: internal.
+
+    Args:
+        path: The SQLite file (the state file), or ``":memory:"``.
+        limits: What every account may hold.
+        read_only: Open for reading only (``items`` works; writes raise `SourceError`).
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        limits: AccountLimits = AccountLimits(max_lists=100, max_items_per_list=5000),  # noqa: B008 - a frozen value
+        read_only: bool = False,
+    ) -> None:
+        self._limits = limits
+        self._lock = threading.Lock()
+        target = str(path)
+        try:
+            if read_only and target != ":memory:":
+                uri = Path(target).resolve().as_uri() + "?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            else:
+                self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
+                self._db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            msg = f"cannot open the list table in {target}: {exc}"
+            raise SourceUnavailable(msg, service=_SERVICE, operation="open") from exc
+        self._db.isolation_level = None
+
+    @contextmanager
+    def _translate(self, operation: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.OperationalError as exc:
+            if "no such table" in str(exc):  # a read-only open of a file no sync wrote
+                msg = "the state file holds no managed lists yet"
+                raise SourceError(msg, service=_SERVICE, operation=operation) from exc
+            raise SourceUnavailable(str(exc), service=_SERVICE, operation=operation) from exc
+        except sqlite3.Error as exc:
+            raise SourceUnavailable(str(exc), service=_SERVICE, operation=operation) from exc
+        except (ValueError, UnicodeError) as exc:
+            raise DecodeError(str(exc), service=_SERVICE, operation=operation) from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _row(self, user_id: str, list_id: int, operation: str) -> tuple[str, list[ItemRef]]:
+        row = self._db.execute(
+            "SELECT name, items FROM embedded_lists WHERE user_id = ? AND list_id = ?",
+            (user_id, list_id),
+        ).fetchone()
+        if row is None:
+            msg = f"user {user_id!r} holds no list {list_id}"
+            raise SourceError(msg, service=_SERVICE, operation=operation)
+        return row[0], [ItemRef.parse(item) for item in json.loads(row[1])]
+
+    # -- the port ----------------------------------------------------------------------------
+
+    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+        """Adopt the user's list called ``name``, or create it.
+
+        Raises:
+            AccountLimitExceeded: creating it would exceed the account's list limit.
+            SourceError: the file failed.
+        """
+        return await asyncio.to_thread(self._ensure_list, user_id, name, description)
+
+    def _ensure_list(self, user_id: str, name: str, description: str) -> ListHandle:
+        with self._translate("ensure_list"), self._transaction() as db:
+            rows = db.execute(
+                "SELECT list_id, name, items FROM embedded_lists WHERE user_id = ? "
+                "ORDER BY list_id",
+                (user_id,),
+            ).fetchall()
+            for list_id, existing, items in rows:
+                if existing == name:
+                    return ListHandle(list_id, name, len(json.loads(items)))
+            if len(rows) >= self._limits.max_lists:
+                msg = f"account {user_id!r} may hold {self._limits.max_lists} lists"
+                raise AccountLimitExceeded(msg, service=_SERVICE, operation="ensure_list")
+            cursor = db.execute(
+                "INSERT INTO embedded_lists (user_id, name, description, items) "
+                "VALUES (?, ?, ?, '[]')",
+                (user_id, name, description),
+            )
+            assert cursor.lastrowid is not None  # noqa: S101 - an INSERT sets it
+            return ListHandle(cursor.lastrowid, name, 0)
+
+    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
+        """The list's items, in order.
+
+        Raises:
+            SourceError: the user holds no list with this id, or the file failed.
+        """
+        with self._translate("items"), self._lock:
+            return self._row(user_id, list_id, "items")[1]
+
+    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+        """Remove, add, then reorder (`ListDiff.apply`); all or nothing.
+
+        Raises:
+            AccountLimitExceeded: the list would hold more items than the account allows.
+            SourceError: the user holds no list with this id, or the file failed.
+        """
+        return await asyncio.to_thread(self._apply, user_id, list_id, diff)
+
+    def _apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+        with self._translate("apply"), self._transaction() as db:
+            name, current = self._row(user_id, list_id, "apply")
+            after = diff.apply(current)
+            if len(after) > self._limits.max_items_per_list:
+                msg = (
+                    f"list {list_id} may hold {self._limits.max_items_per_list} items;"
+                    f" the diff would leave {len(after)}"
+                )
+                raise AccountLimitExceeded(msg, service=_SERVICE, operation="apply")
+            db.execute(
+                "UPDATE embedded_lists SET items = ? WHERE list_id = ?",
+                (json.dumps([ref.item_id for ref in after]), list_id),
+            )
+            return ListHandle(list_id, name, len(after))
+
+    async def limits(self, user_id: str) -> AccountLimits:  # noqa: ARG002 - one limit for all
+        """What the account allows (the same for every embedded account)."""
+        return self._limits
+
+    async def aclose(self) -> None:
+        """Close the file."""
+        with self._lock:
+            self._db.close()
