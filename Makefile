@@ -12,8 +12,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The demo keeps its state in demo.sqlite3, which the README's snippets read.
 demo: $(STAMP)
-	$(BIN)/reclio demo
+	$(BIN)/reclio demo --state demo.sqlite3
 
 lint: $(STAMP)
 	$(BIN)/ruff check reclio tests benchmarks examples
@@ -30,4 +31,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/feeds_build.py
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) site demo.sqlite3 demo.sqlite3-wal demo.sqlite3-shm .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -15,6 +15,7 @@ from reclio.domain.genres import MOVIE_GENRES, TV_GENRES, genre_name, genre_tabl
 from reclio.domain.history import Rating, UserHistory
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import (
+    ActivityCategory,
     ActivityStamp,
     Interaction,
     InteractionKind,
@@ -39,6 +40,7 @@ __all__ = [
     "MOVIE_GENRES",
     "TV_GENRES",
     "AccountLimits",
+    "ActivityCategory",
     "ActivityStamp",
     "Anchor",
     "Attempt",

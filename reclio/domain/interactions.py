@@ -103,6 +103,23 @@ class PlaybackProgress:
     paused_at: datetime = attrs.field(validator=aware)
 
 
+class ActivityCategory(enum.StrEnum):
+    """A category of activity the cheap poll reports; the value names its `ActivityStamp` field.
+
+    A `StrEnum`, so a category equals its field name (``ActivityCategory.WATCHED ==
+    "watched_at"``).
+    """
+
+    WATCHED = "watched_at"
+    """Watch history (views)."""
+    RATED = "rated_at"
+    """Ratings."""
+    WATCHLISTED = "watchlisted_at"
+    """The watchlist (bookmarks)."""
+    PAUSED = "paused_at"
+    """Playback in progress."""
+
+
 @attrs.frozen
 class ActivityStamp:
     """The cheap change detector: when each category of a user's activity last moved.
@@ -115,12 +132,16 @@ class ActivityStamp:
     watchlisted_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     paused_at: datetime | None = attrs.field(default=None, validator=optional_aware)
 
-    def changed_since(self, previous: ActivityStamp | None) -> frozenset[str]:
-        """Names of the categories that moved since ``previous`` (all of them if ``None``)."""
-        names = ("watched_at", "rated_at", "watchlisted_at", "paused_at")
+    def at(self, category: ActivityCategory) -> datetime | None:
+        """When ``category`` last moved (``None``: never)."""
+        moved: datetime | None = getattr(self, category.value)
+        return moved
+
+    def changed_since(self, previous: ActivityStamp | None) -> frozenset[ActivityCategory]:
+        """The categories that moved since ``previous`` (all of them if ``None``)."""
         if previous is None:
-            return frozenset(names)
-        return frozenset(n for n in names if getattr(self, n) != getattr(previous, n))
+            return frozenset(ActivityCategory)
+        return frozenset(c for c in ActivityCategory if self.at(c) != previous.at(c))
 
     @property
     def latest(self) -> datetime | None:

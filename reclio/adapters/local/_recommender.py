@@ -124,6 +124,15 @@ class LocalRecommender(Recommender):
             loaded += len(interactions)
         return loaded
 
+    def interactions_of(self, user_id: str) -> Sequence[Interaction]:
+        """Every interaction recorded for ``user_id`` (in no particular order)."""
+        return list(self._by_user.get(user_id, {}).values())
+
+    @property
+    def user_ids(self) -> Sequence[str]:
+        """Every user with at least one recorded interaction, sorted."""
+        return sorted(self._by_user)
+
     # -- fitting --------------------------------------------------------------------------
 
     async def fit(self) -> None:
