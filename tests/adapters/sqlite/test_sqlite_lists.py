@@ -1,4 +1,4 @@
-"""SqliteListSink: the embedded default's lists pass the ListSink contract and outlive the process."""
+"""SqliteListSink: the embedded lists pass the ListSink contract and outlive the process."""
 
 from __future__ import annotations
 
