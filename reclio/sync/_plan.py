@@ -91,8 +91,9 @@ def plan_list_diff(current: Sequence[ItemRef], desired: Sequence[ItemRef]) -> Li
 def should_write(current_count: int, desired: Sequence[ItemRef], *, complete: bool) -> bool:
     """Whether a computed list may replace what the sink holds.
 
-    An empty computation never writes (a list is never emptied by reclio), and a computation
-    missing one of its sources (``complete=False``) writes only if it does not shrink the list.
+    An empty computation never writes (a list is never emptied by reclio), and an incomplete
+    computation (a source failed, or the picks are short) writes only if it grows the list:
+    it never shrinks a list, and never replaces one of the same length with a fallback.
 
     Args:
         current_count: Items the list holds now.
@@ -104,7 +105,7 @@ def should_write(current_count: int, desired: Sequence[ItemRef], *, complete: bo
     """
     if not desired:
         return False
-    return complete or len(desired) >= current_count
+    return complete or len(desired) > current_count
 
 
 def lists_fresh(state: UserState, now: datetime, max_age: timedelta) -> bool:
