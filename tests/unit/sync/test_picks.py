@@ -69,10 +69,11 @@ def test_enough_usable_recommender_picks_are_kept_alone(src: PickSources, pref: 
     planned = plan_picks(src, seen=frozenset(), preferences=pref, rules=RULES)
     for media in MediaType:
         answer = src.recommended[media]
+        blocked = pref.excluded_genres(media)
         usable = [
             r
             for r in dict.fromkeys(answer or [])
-            if r.media_type is media and not pref.excluded_genres(media) & set(src.genres.get(r, ()))
+            if r.media_type is media and not blocked & set(src.genres.get(r, ()))
         ]
         wanted = planned[ManagedListKind.recommended(media)]
         if answer is not None and len(usable) >= RULES.min_recommender_results:
