@@ -28,6 +28,12 @@ def server() -> Iterator[LocalRecombee]:
         yield running
 
 
+@pytest.fixture
+def token() -> str:
+    """The private token of every test database."""
+    return TOKEN
+
+
 @pytest.fixture(autouse=True)
 def _no_rapi_uri(monkeypatch: pytest.MonkeyPatch) -> None:
     """The SDK reads RAPI_URI itself; a stray value would send requests elsewhere."""
