@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -404,3 +405,15 @@ async def test_secrets_never_reach_the_logs(make_config, server, caplog):
     assert ours
     assert not [line for line in ours if "hmac_sign=" in line]
     await recombee.aclose()
+
+
+def test_importing_the_adapter_and_diagnostics_does_not_import_the_sdk():
+    """Only building a recommender imports the SDK (and requests under it)."""
+    code = (
+        "import sys, reclio.adapters.recombee, reclio.diagnostics; "
+        "print(sorted(m for m in ('recombee_api_client', 'requests') if m in sys.modules))"
+    )
+    out = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]"
