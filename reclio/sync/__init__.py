@@ -11,11 +11,18 @@ How syncing works, and the invariants it keeps: ``docs/sync.md``.
 
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
-from reclio.sync._content import LAST_RUN_CURSOR, VECTORS_CURSOR, ContentSync, rebuild_index
+from reclio.sync._content import (
+    CONTENT_LEASE,
+    LAST_RUN_CURSOR,
+    VECTORS_CURSOR,
+    ContentSync,
+    rebuild_index,
+)
 from reclio.sync._index import IndexSlot
 from reclio.sync._user import SweepReport, UserSync
 
 __all__ = [
+    "CONTENT_LEASE",
     "LAST_RUN_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",

@@ -33,7 +33,13 @@ from reclio.sync._index import IndexSlot
 from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
 
-__all__ = ["LAST_RUN_CURSOR", "VECTORS_CURSOR", "ContentSync", "rebuild_index"]
+__all__ = [
+    "CONTENT_LEASE",
+    "LAST_RUN_CURSOR",
+    "VECTORS_CURSOR",
+    "ContentSync",
+    "rebuild_index",
+]
 
 _log = logging.getLogger("reclio.sync.content")
 
@@ -47,7 +53,11 @@ Content sync sets a new version before it writes any vector, so an index built f
 older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
 """
 
-_LEASE = "content-sync"
+CONTENT_LEASE = "content-sync"
+"""The state-store lease a content sync holds; anything else that rewrites catalog rows
+(``reclio diagnose recombee --repair``) takes it too, so the two never interleave."""
+
+_LEASE = CONTENT_LEASE
 
 
 class ContentSync:
