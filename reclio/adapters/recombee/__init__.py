@@ -9,6 +9,6 @@ when it misbehaves: ``reclio diagnose recombee`` and ``docs/troubleshooting.md``
 from reclio.adapters.recombee._recommender import RecombeeRecommender
 from reclio.adapters.recombee._sdk import UnknownDatabase, sdk_version
 from reclio.adapters.recombee._wire import SCHEMA
-from reclio.config import RecombeeConfig
+from reclio.settings import RecombeeConfig
 
 __all__ = ["SCHEMA", "RecombeeConfig", "RecombeeRecommender", "UnknownDatabase", "sdk_version"]

@@ -29,7 +29,6 @@ from reclio.adapters.recombee._wire import (
     item_values,
     make_converter,
 )
-from reclio.config import RecombeeConfig
 from reclio.domain import (
     Interaction,
     InteractionKind,
@@ -40,6 +39,7 @@ from reclio.domain import (
 )
 from reclio.errors import ConfigurationError, DecodeError, SourceError, SourceUnavailable
 from reclio.ports import Recommender
+from reclio.settings import RecombeeConfig
 
 __all__ = ["RecombeeRecommender"]
 

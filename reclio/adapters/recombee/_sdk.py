@@ -20,7 +20,6 @@ from urllib.parse import urlsplit
 
 import attrs
 
-from reclio.config import RecombeeConfig
 from reclio.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -30,6 +29,7 @@ from reclio.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from reclio.settings import RecombeeConfig
 
 __all__ = [
     "BATCH_MAX",
