@@ -168,7 +168,15 @@ def make_converter() -> cattrs.Converter:
             raise TypeError(msg)
         return value
 
+    def structure_bool(value: Any, _type: type) -> bool:  # noqa: ANN401 - raw JSON
+        if not isinstance(value, bool):
+            msg = f"expected true or false, got {type(value).__name__} {value!r:.40}"
+            raise TypeError(msg)
+        return value
+
+    # bool is an int to Python: it needs its own hook, registered after int's.
     converter.register_structure_hook(int, structure_int)
+    converter.register_structure_hook(bool, structure_bool)
     converter.register_structure_hook(float, structure_float)
     converter.register_structure_hook(str, structure_str)
     return converter
