@@ -2,7 +2,9 @@
 
 `FakeTmdbServer` answers on an ephemeral loopback port (stdlib ``http.server``, one thread
 per connection, HTTP/1.1 keep-alive), optionally with a fixed latency per request and a
-rate limit that answers 429 with ``Retry-After`` as TMDB does (status_code 25). What each
+rate limit that answers 429 with ``Retry-After`` as TMDB does (status_code 25): a token
+bucket holding one second of requests, refilled at the rate (so ``requests_per_second``
+requests in any second pass, a burst beyond that does not). What each
 path answers is up to the ``route`` function, so a test can replay real bodies and a
 benchmark can serve a generated catalog::
 
@@ -21,7 +23,7 @@ import json
 import math
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -31,8 +33,6 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 
 __all__ = ["Answer", "FakeTmdbServer", "Route"]
-
-_RATE_WINDOW = 1.0
 
 
 @attrs.frozen
@@ -54,13 +54,14 @@ class FakeTmdbServer:
     Args:
         route: Answers each request (path without the ``/3`` root, query parameters).
         latency: Seconds each request takes before it is answered.
-        requests_per_second: When set, a request finding that many already answered in the
-            last second gets 429 with ``Retry-After`` (whole seconds until a slot frees).
+        requests_per_second: When set, requests beyond this rate (a token bucket holding one
+            second's worth) get 429 with ``Retry-After`` (whole seconds, at least 1).
 
     Attributes:
         requests: Answered requests (429s excluded) per path kind, e.g. ``"movie"`` for
             details, ``"movie/popular"``, ``"movie/changes"``.
         rate_limited: How many requests were answered 429.
+        spans: Monotonic times of the first and last answered request of each kind.
     """
 
     def __init__(
@@ -74,11 +75,13 @@ class FakeTmdbServer:
         self._latency = latency
         self._limit = requests_per_second
         self._lock = threading.Lock()
-        self._window: deque[float] = deque()
+        self._tokens = float(requests_per_second or 0)
+        self._refilled = time.monotonic()
         self.requests: Counter[str] = Counter()
         self.rate_limited = 0
         self.first_at: float | None = None
         self.last_at: float | None = None
+        self.spans: dict[str, tuple[float, float]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -99,6 +102,7 @@ class FakeTmdbServer:
         """Forget the counts (between two runs of a benchmark)."""
         with self._lock:
             self.requests.clear()
+            self.spans.clear()
             self.rate_limited = 0
             self.first_at = self.last_at = None
 
@@ -144,11 +148,12 @@ class FakeTmdbServer:
         with self._lock:
             now = time.monotonic()
             if self._limit is not None:
-                while self._window and self._window[0] <= now - _RATE_WINDOW:
-                    self._window.popleft()
-                if len(self._window) >= self._limit:
+                elapsed = now - self._refilled
+                self._tokens = min(self._limit, self._tokens + elapsed * self._limit)
+                self._refilled = now
+                if self._tokens < 1:
                     self.rate_limited += 1
-                    wait = self._window[0] + _RATE_WINDOW - now
+                    wait = (1 - self._tokens) / self._limit
                     return Answer(
                         429,
                         {
@@ -158,8 +163,10 @@ class FakeTmdbServer:
                         },
                         {"Retry-After": str(max(1, math.ceil(wait)))},
                     )
-                self._window.append(now)
-            self.requests[_kind(path)] += 1
+                self._tokens -= 1
+            kind = _kind(path)
+            self.requests[kind] += 1
+            self.spans[kind] = (self.spans.get(kind, (now, now))[0], now)
             self.first_at = self.first_at or now
             self.last_at = now
         return None

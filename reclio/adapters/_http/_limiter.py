@@ -28,8 +28,10 @@ class RateLimiter:
     Construct one per service in the composition root and hand the same object to every
     adapter of that service: every request of every task then passes through it.
 
-    * **Rate**: at most ``requests_per_second`` requests start per second, evenly spaced
-      (``burst`` may start back to back). The leaky bucket is ``aiolimiter``'s.
+    * **Rate**: ``requests_per_second`` requests start per second, evenly spaced; up to
+      ``burst`` may start back to back (by default a tenth of a second's worth), which also
+      makes up for timer wake-ups that come late, so the long-run rate is the configured
+      one. The leaky bucket is ``aiolimiter``'s.
     * **Concurrency**: at most ``max_concurrency`` requests are in flight at once.
     * **Pauses**: when the service answers 429 with ``Retry-After``, `pause` stops every
       request of the process (not only the one that was refused) until the time is up;
@@ -44,7 +46,8 @@ class RateLimiter:
         service: The service name, for reprs and errors.
         requests_per_second: The steady rate.
         max_concurrency: Requests in flight at once.
-        burst: Requests that may start back to back before the rate applies.
+        burst: Requests that may start back to back before the rate applies (default:
+            ``requests_per_second / 10``, at least 1).
         clock: Monotonic seconds (tests pass a fake).
         sleep: Awaitable sleep (tests pass a fake).
     """
@@ -55,13 +58,15 @@ class RateLimiter:
         *,
         requests_per_second: float,
         max_concurrency: int,
-        burst: int = 1,
+        burst: int | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if requests_per_second <= 0:
             msg = f"requests_per_second must be positive, got {requests_per_second!r}"
             raise ValueError(msg)
+        if burst is None:
+            burst = max(1, round(requests_per_second / 10))
         if max_concurrency < 1 or burst < 1:
             msg = f"max_concurrency and burst must be at least 1, got {max_concurrency}, {burst}"
             raise ValueError(msg)
