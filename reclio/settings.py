@@ -79,7 +79,9 @@ class TmdbConfig:
     """The TMDB catalog source.
 
     Attributes:
-        token: A v4 read-access token (sent as ``Authorization: Bearer``) or a v3 API key.
+        token: A v4 read-access token (sent as ``Authorization: Bearer``) or a v3 API key
+            (32 hex digits, recognized by its form; sent as ``api_key``, below httpx, so it
+            is never in a logged URL).
         base_url: TMDB's v3 API root.
         requests_per_second: The process-wide rate limit (TMDB allows about 40/s).
         language: ``language`` parameter of every request.

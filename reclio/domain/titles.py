@@ -69,6 +69,24 @@ class Title:
         """The recommender's ``genres`` property: a set of names."""
         return frozenset(genre.name for genre in self.genres)
 
+    def properties(self) -> dict[str, object]:
+        """The nine catalog properties a recommender receives (DESIGN section 3), JSON-ready.
+
+        ``genres`` and ``cast`` are sets to the recommender; here they are lists in TMDB's
+        order (genres) and billing order (cast), which JSON can carry.
+        """
+        return {
+            "title": self.title,
+            "overview": self.overview,
+            "genres": [genre.name for genre in self.genres],
+            "year": self.year,
+            "vote_average": self.vote_average,
+            "popularity": self.popularity,
+            "media_type": self.media_type.value,
+            "cast": list(self.cast),
+            "director": self.director,
+        }
+
     def embedding_text(self) -> str:
         """The text an embedder reads for this title; its hash decides re-embedding."""
         parts = [self.title]
@@ -114,6 +132,17 @@ class CatalogRecord:
     def of(cls, title: Title) -> CatalogRecord:
         """A fresh record: stored, not yet pushed nor embedded."""
         return cls(title, title.content_hash())
+
+    def updated(self, title: Title) -> CatalogRecord:
+        """The record after ``title`` was fetched again: ``self`` when nothing changed.
+
+        A changed title keeps the hashes last pushed and embedded, so it counts as needing a
+        push (and an embedding, if its text changed) until those confirm the new version.
+        """
+        content_hash = title.content_hash()
+        if content_hash == self.content_hash:
+            return self
+        return CatalogRecord(title, content_hash, self.synced_hash, self.embedded_hash)
 
     @property
     def needs_push(self) -> bool:
