@@ -39,6 +39,7 @@ from reclio.embedded.world import (
 from reclio.errors import ConfigurationError
 from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, FeedRequestCounter, FeedSpec
 from reclio.ports import (
+    CandidateList,
     CatalogSource,
     Embedder,
     InteractionSource,
@@ -350,6 +351,9 @@ class _Wiring:
         world, catalog, interactions = self._sources(catalog, interactions)
         recommender = recommender or self._recommender()
         embedder = embedder or self._embedder()
+        if content_sync is None and self.config.tmdb is not None:
+            pages = self.config.tmdb.candidate_pages
+            content_sync = ContentSyncConfig(pages=dict.fromkeys(CandidateList, pages))
         slot = IndexSlot(index or self._index())
         content = ContentSync(
             catalog=catalog,
@@ -387,7 +391,18 @@ class _Wiring:
         want_catalog = catalog is None and config.tmdb is None
         want_users = interactions is None and config.trakt is None
         if catalog is None and config.tmdb is not None:
-            raise _not_yet("TMDB", "RECLIO_TMDB_TOKEN is")
+            from reclio.adapters.tmdb import (  # noqa: PLC0415 - only when configured
+                TmdbCatalogSource,
+                tmdb_limiter,
+            )
+
+            # One limiter per process: every task's TMDB calls share TMDB's budget.
+            limiter = tmdb_limiter(config.tmdb, config.http)
+            catalog = TmdbCatalogSource(
+                config.tmdb, policy=config.http, limiter=limiter, clock=self.clock
+            )
+            self.owned.append(catalog)
+            _log.info("catalog: TMDB at %s", config.tmdb.base_url)
         if interactions is None and config.trakt is not None:
             raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID and RECLIO_TRAKT_CLIENT_SECRET are")
         world: EmbeddedWorld | None = None

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reclio.adapters.memory import InMemoryCatalogSource, InMemoryStateStore
-from reclio.catalog import PROPERTY_NAMES, run_catalog_get
+from reclio.cli._catalog import PROPERTY_NAMES, run_catalog_get
 from reclio.domain import CatalogRecord, Genre, ItemRef, Title
 from reclio.testing.strategies import titles
 

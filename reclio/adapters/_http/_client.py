@@ -16,7 +16,6 @@ import httpx
 import tenacity
 
 from reclio.adapters._http._limiter import RateLimiter
-from reclio.settings import HttpPolicy
 from reclio.errors import (
     AccountLimitExceeded,
     AuthenticationError,
@@ -27,6 +26,7 @@ from reclio.errors import (
     SourceTimeout,
     SourceUnavailable,
 )
+from reclio.settings import HttpPolicy
 
 __all__ = ["Reply", "RestClient", "parse_retry_after"]
 

@@ -24,9 +24,9 @@ from reclio.adapters.tmdb._wire import (
     to_refs,
     to_title,
 )
-from reclio.settings import HttpPolicy, TmdbConfig
 from reclio.domain import Genre, ItemRef, MediaType, Title
 from reclio.ports import CandidateList, CatalogSource
+from reclio.settings import HttpPolicy, TmdbConfig
 
 __all__ = ["MAX_PAGE", "TmdbCatalogSource", "tmdb_limiter"]
 

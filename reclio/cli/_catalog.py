@@ -46,7 +46,7 @@ def render_title(title: Title, *, as_json: bool = False) -> str:
 async def run_catalog_get(
     item_id: str,
     *,
-    source: CatalogSource,
+    source: CatalogSource | None,
     store: CatalogStore,
     refresh: bool = False,
     as_json: bool = False,
@@ -55,7 +55,8 @@ async def run_catalog_get(
 
     Args:
         item_id: ``movie_603`` or ``tv_1399``.
-        source: The catalog source (``--refresh`` reads the title from it).
+        source: The catalog source (``--refresh`` reads the title from it; ``None`` when
+            not refreshing).
         store: The catalog store the title is read from (and written to on refresh).
         refresh: Fetch the title first and store it as content sync does (a record with its
             content hash; hashes already pushed and embedded are kept).
@@ -73,6 +74,9 @@ async def run_catalog_get(
     except ValueError as exc:
         return f"reclio catalog get: {exc}", 2
     if refresh:
+        if source is None:
+            msg = "--refresh needs a catalog source"
+            raise ValueError(msg)
         title = await source.get_title(ref)
         if title is None:
             return f"reclio catalog get: {ref} is not in the catalog source", 1
