@@ -49,9 +49,9 @@ class UserHistory:
         bookmarks: When each title on the watchlist was added.
     """
 
-    views: Mapping[ItemRef, datetime] = attrs.field(factory=dict, converter=_frozen)  # type: ignore[misc]
-    ratings: Mapping[ItemRef, Rating] = attrs.field(factory=dict, converter=_frozen)  # type: ignore[misc]
-    bookmarks: Mapping[ItemRef, datetime] = attrs.field(factory=dict, converter=_frozen)  # type: ignore[misc]
+    views: Mapping[ItemRef, datetime] = attrs.field(factory=dict, converter=_frozen)
+    ratings: Mapping[ItemRef, Rating] = attrs.field(factory=dict, converter=_frozen)
+    bookmarks: Mapping[ItemRef, datetime] = attrs.field(factory=dict, converter=_frozen)
 
     def with_views(self, views: Iterable[Interaction]) -> UserHistory:
         """A copy that also knows these views (a title keeps its newest view time)."""

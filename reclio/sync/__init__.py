@@ -9,16 +9,23 @@
 How syncing works, and the invariants it keeps: ``docs/sync.md``.
 """
 
-from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
-from reclio.sync._content import LAST_RUN_CURSOR, VECTORS_CURSOR, ContentSync, rebuild_index
-from reclio.sync._index import IndexSlot
-from reclio.sync._user import SweepReport, UserSync
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
+from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
+from reclio.sync._content import (
+    LAST_RUN_CURSOR,
+    VECTORS_CURSOR,
+    ContentStore,
+    ContentSync,
+    rebuild_index,
+)
+from reclio.sync._index import IndexSlot
+from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 
 __all__ = [
     "LAST_RUN_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",
+    "ContentStore",
     "ContentSync",
     "ContentSyncConfig",
     "IndexSlot",
@@ -28,5 +35,6 @@ __all__ = [
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
+    "UserSyncStore",
     "rebuild_index",
 ]

@@ -125,8 +125,7 @@ class _Lane:
     """One connection and where its work runs: inline, or on one worker thread of its own.
 
     sqlite3 connections are not safe for concurrent use (one statement or transaction at a
-    time), so each lane holds a lock while it works; lanes sharing a connection (the
-    ``":memory:"`` database has only one) share its lock.
+    time), so each lane holds a lock while it works.
     """
 
     def __init__(
@@ -175,8 +174,9 @@ class SqliteStateStore(StateStore):
     Point reads by primary key (`get_user`, `get_cursor`, `get_token`,
     `feed_requests_since`) stay on the loop, on a third connection: they take
     microseconds, less than a hop to a thread and back, and a WAL reader never waits for a
-    lock. A private ``":memory:"`` database has one connection, shared by the three (no
-    other process can hold its lock).
+    lock. A private ``":memory:"`` database has a single connection and runs everything on
+    the calling thread: no other connection can lock it, so nothing ever waits (and the
+    embedded default stays deterministic: no thread timing decides the order of work).
 
     Every ``sqlite3.Error`` reaches the caller as `SourceUnavailable`
     (``service="sqlite"``), chained ``from`` the original; text SQLite cannot store (a lone
@@ -236,10 +236,10 @@ class SqliteStateStore(StateStore):
                 self._configure(writer, memory=memory)
                 self._migrate(writer)
                 if memory:
+                    # One private connection that no other can lock: nothing ever waits, so
+                    # nothing needs a thread (a hop costs more than most statements here).
                     lock = threading.Lock()
-                    self._now = _Lane(writer, lock)
-                    self._reads = _Lane(writer, lock, "reclio-sqlite-read")
-                    self._writes = _Lane(writer, lock, "reclio-sqlite-write")
+                    self._now = self._reads = self._writes = _Lane(writer, lock)
                 else:
                     reader, point = connect(), connect()
                     for conn in (reader, point):
