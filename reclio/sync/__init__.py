@@ -15,17 +15,19 @@ from reclio.sync._content import (
     CONTENT_LEASE,
     LAST_RUN_CURSOR,
     VECTORS_CURSOR,
+    ContentStore,
     ContentSync,
     rebuild_index,
 )
 from reclio.sync._index import IndexSlot
-from reclio.sync._user import SweepReport, UserSync
+from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 
 __all__ = [
     "CONTENT_LEASE",
     "LAST_RUN_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",
+    "ContentStore",
     "ContentSync",
     "ContentSyncConfig",
     "IndexSlot",
@@ -35,5 +37,6 @@ __all__ = [
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
+    "UserSyncStore",
     "rebuild_index",
 ]

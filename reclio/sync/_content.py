@@ -4,7 +4,7 @@ DESIGN section 6. The run has four phases, each streaming in batches so memory s
 bounded by ``batch_size`` (plus the vector index itself, which is in memory by nature):
 
 1. **Candidates**: the ranked lists, the changes since the last run, and titles in users'
-   histories (their ledgers) that the catalog lacks; each title once.
+   histories that the catalog lacks (one store query); each title once.
 2. **Fetch and store**: every candidate not stored yet, or changed, is fetched once and
    stored with its content hash (hashes it was already pushed and embedded with are kept).
 3. **Push and embed**: every stored title whose content hash the recommender has not
@@ -22,21 +22,30 @@ import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from reclio._clock import Clock, utc_now
-from reclio.domain import CatalogRecord, ItemRef, MediaType, Title
+from reclio.domain import CatalogRecord, ItemRef, MediaType, Title, Vector
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import LeaseHeld, SourceError, SyncError
-from reclio.ports import CatalogSource, Embedder, Recommender, StateStore
+from reclio.ports import (
+    CatalogSource,
+    CatalogStore,
+    CursorStore,
+    Embedder,
+    EmbeddingStore,
+    LeaseStore,
+    Recommender,
+)
 from reclio.sync._config import ContentSyncConfig
 from reclio.sync._index import IndexSlot
-from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
 
 __all__ = [
     "CONTENT_LEASE",
     "LAST_RUN_CURSOR",
     "VECTORS_CURSOR",
+    "ContentStore",
     "ContentSync",
     "rebuild_index",
 ]
@@ -60,6 +69,13 @@ CONTENT_LEASE = "content-sync"
 _LEASE = CONTENT_LEASE
 
 
+class ContentStore(LeaseStore, CursorStore, CatalogStore, EmbeddingStore, Protocol):
+    """The state roles content sync uses: its lease and cursors, the catalog, the vectors.
+
+    Every `reclio.ports.StateStore` is one.
+    """
+
+
 class ContentSync:
     """Keeps the catalog, the recommender's items, the embeddings and the index in step.
 
@@ -73,7 +89,8 @@ class ContentSync:
         catalog: Where titles come from (TMDB).
         recommender: Receives the titles as items.
         embedder: Turns title texts into vectors.
-        store: Catalog rows, hashes, vectors, users' ledgers, the lease.
+        store: Catalog rows, hashes, vectors (and the titles users' histories name), the
+            lease and cursors.
         index: The slot the rebuilt vector index is swapped into (user sync reads it).
         config: Tunables.
         clock: Returns the current aware datetime.
@@ -85,7 +102,7 @@ class ContentSync:
         catalog: CatalogSource,
         recommender: Recommender,
         embedder: Embedder,
-        store: StateStore,
+        store: ContentStore,
         index: IndexSlot,
         config: ContentSyncConfig | None = None,
         clock: Clock = utc_now,
@@ -158,9 +175,10 @@ class ContentSync:
                     run.error(f"changed_since {media.value}", exc)
                     changes_read = False
         if self._config.include_history:
-            for user_id in await self._store.user_ids():
-                ledger = Ledger.loads(await self._store.get_cursor(ledger_key(user_id)))
-                ordered.update(dict.fromkeys(sorted(ledger.seen)))
+            # No more than one run can fetch; the rest are still missing next run.
+            limit = self._config.max_new_per_run
+            missing = await self._store.titles_missing_from_catalog(limit=limit)
+            ordered.update(dict.fromkeys(missing))
         ordered.update(dict.fromkeys(sorted(changed)))
         return list(ordered), changed, changes_read
 
@@ -279,7 +297,7 @@ class ContentSync:
             run.failed += len(records)
             return
         rows = [
-            (r.title.ref, r.title.text_hash(), [float(x) for x in vector])
+            (r.title.ref, r.title.text_hash(), vector)
             for r, vector in zip(records, vectors, strict=True)
         ]
         await self._store.put_embeddings(rows)
@@ -295,7 +313,7 @@ class ContentSync:
         notify(Progress("index", count, count))
 
 
-async def rebuild_index(store: StateStore, index: IndexSlot) -> int:
+async def rebuild_index(store: ContentStore, index: IndexSlot) -> int:
     """Rebuild ``index`` from every vector in ``store`` and swap it in atomically.
 
     A worker that only runs user syncs calls this at start-up (content sync calls it after
@@ -308,7 +326,7 @@ async def rebuild_index(store: StateStore, index: IndexSlot) -> int:
         SourceError: the store failed.
     """
     version = await store.get_cursor(VECTORS_CURSOR)
-    vectors: list[tuple[ItemRef, Sequence[float]]] = []
+    vectors: list[tuple[ItemRef, Vector]] = []
     async for batch in store.iter_embeddings():
         vectors.extend(batch)
     if vectors:

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 
-from reclio.domain import ItemRef, MediaType
+from reclio.domain import ItemRef, MediaType, Vector
 from reclio.ports import VectorIndex
 
 __all__ = ["IndexSlot"]
@@ -45,7 +45,7 @@ class IndexSlot(VectorIndex):
         self._current = index
 
     async def rebuild(
-        self, items: Sequence[tuple[ItemRef, Sequence[float]]], *, version: str | None = None
+        self, items: Sequence[tuple[ItemRef, Vector]], *, version: str | None = None
     ) -> None:
         """Build a fresh index from ``items`` in a worker thread, then swap it in.
 
@@ -58,7 +58,7 @@ class IndexSlot(VectorIndex):
         self.swap(fresh)
         self._version = version
 
-    def build(self, items: Iterable[tuple[ItemRef, Sequence[float]]]) -> None:
+    def build(self, items: Iterable[tuple[ItemRef, Vector]]) -> None:
         """Build a fresh index from ``items`` (in this thread), then swap it in."""
         fresh = self._factory()
         fresh.build(items)
@@ -67,7 +67,7 @@ class IndexSlot(VectorIndex):
 
     def nearest(
         self,
-        query: ItemRef | Sequence[float],
+        query: ItemRef | Vector,
         *,
         k: int,
         media_type: MediaType | None = None,

@@ -31,6 +31,7 @@ from reclio.domain import (
     ListDiff,
     ManagedListKind,
     MediaType,
+    Rating,
     TasteProfile,
     UserState,
 )
@@ -349,14 +350,6 @@ def next_sync_time(
 
 
 # --- taste ---------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Rating:
-    """A rating in the user's ledger: the normalized value (-1..1) and when it was given."""
-
-    value: float
-    at: datetime
 
 
 def _decay(at: datetime, now: datetime, half_life: timedelta) -> float:

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
@@ -34,13 +34,23 @@ from reclio.domain import (
     ManagedListKind,
     MediaType,
     PlaybackProgress,
+    UserHistory,
     UserState,
 )
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import AccountLimitExceeded, LeaseHeld, SourceError, SyncError
-from reclio.ports import InteractionSource, ListSink, Recommender, StateStore, VectorIndex
+from reclio.ports import (
+    CatalogStore,
+    FeedLog,
+    HistoryStore,
+    InteractionSource,
+    LeaseStore,
+    ListSink,
+    Recommender,
+    UserStore,
+    VectorIndex,
+)
 from reclio.sync._config import UserSyncConfig
-from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._plan import (
     advance_cursor,
     blend,
@@ -56,7 +66,7 @@ from reclio.sync._plan import (
 )
 from reclio.sync._run import Run
 
-__all__ = ["SweepReport", "UserSync"]
+__all__ = ["SweepReport", "UserSync", "UserSyncStore"]
 
 _log = logging.getLogger("reclio.sync.user")
 
@@ -73,6 +83,13 @@ _DESCRIPTIONS: Final[Mapping[ManagedListKind, str]] = {
     ManagedListKind.BECAUSE_WATCHED_SHOWS: "Shows like the one you watched last.",
     ManagedListKind.CONTINUE_WATCHING: "What you paused part-way, newest first.",
 }
+
+
+class UserSyncStore(UserStore, HistoryStore, FeedLog, LeaseStore, CatalogStore, Protocol):
+    """The state roles user sync uses: users, their history, the feed log, leases, titles.
+
+    Every `reclio.ports.StateStore` is one.
+    """
 
 
 @attrs.frozen
@@ -138,7 +155,7 @@ class UserSync:
         interactions: Where activity comes from (Trakt).
         recommender: Receives interactions; answers picks and item-to-item.
         sink: Holds the managed lists.
-        store: reclio's state: users, ledgers, catalog, leases.
+        store: reclio's state: users and their histories, feed log, catalog, leases.
         index: Vector neighbours (Because You Watched, cold start); content sync fills it.
         config: Tunables.
         clock: Returns the current aware datetime.
@@ -150,7 +167,7 @@ class UserSync:
         interactions: InteractionSource,
         recommender: Recommender,
         sink: ListSink,
-        store: StateStore,
+        store: UserSyncStore,
         index: VectorIndex,
         config: UserSyncConfig | None = None,
         clock: Clock = utc_now,
@@ -281,32 +298,34 @@ class UserSync:
             return
 
         # Steps 3 and 4: fetch what changed, push it, advance the cursor.
-        ledger = Ledger.loads(await self._store.get_cursor(ledger_key(user_id)))
+        history = await self._store.get_history(user_id) or UserHistory()
         fetched = await self._fetch(run, user_id, state, changed)
         cursor = await self._push(run, state, fetched)
         if fetched.history is not None:
-            ledger = ledger.with_views(fetched.history)
+            history = history.with_views(fetched.history)
         if fetched.ratings is not None:
-            ledger = ledger.with_ratings(fetched.ratings)
+            history = history.with_ratings(fetched.ratings)
+        if fetched.watchlist is not None:
+            history = history.with_bookmarks(fetched.watchlist)
 
         # Step 5: taste, anchors, counts.
-        catalog = {r.title.ref: r for r in await self._store.get_titles(sorted(ledger.seen))}
-        state = self._derive(state, ledger, catalog, now)
+        catalog = {r.title.ref: r for r in await self._store.get_titles(sorted(history.seen))}
+        state = self._derive(state, history, catalog, now)
 
         # Steps 6 and 7: picks, then materialize by diff.
-        desired = await self._picks(run, state, ledger, fetched)
+        desired = await self._picks(run, state, history, fetched)
         state = await self._materialize(run, state, desired, now)
 
-        # Step 8: record. The stamp is kept only when everything went through, so a failure
-        # anywhere makes the next poll see "changed" and fetch again.
+        # Step 8: record state and history in one transaction. The stamp is kept only when
+        # everything went through, so a failure anywhere makes the next poll see "changed"
+        # and fetch again.
         state = attrs.evolve(
             state,
             history_cursor=cursor,
             activity=stamp if run.clean else state.activity,
             activity_moved_at=moved_at,
         )
-        await self._store.set_cursor(ledger_key(user_id), ledger.dumps())
-        await self._store.put_user(self._scheduled(state, run, now, requests))
+        await self._store.save_user(self._scheduled(state, run, now, requests), history=history)
 
     def _scheduled(self, state: UserState, run: Run, now: datetime, requests: int) -> UserState:
         policy = self._config.cadence
@@ -382,14 +401,14 @@ class UserSync:
     def _derive(
         self,
         state: UserState,
-        ledger: Ledger,
+        history: UserHistory,
         catalog: Mapping[ItemRef, CatalogRecord],
         now: datetime,
     ) -> UserState:
         genres = {ref: [g.id for g in record.title.genres] for ref, record in catalog.items()}
         taste = taste_profile(
-            ledger.views,
-            ledger.ratings,
+            history.views,
+            history.ratings,
             genres,
             now=now,
             half_life=self._config.taste_half_life,
@@ -402,14 +421,14 @@ class UserSync:
         def last_watched(media: MediaType) -> ItemRef | None:
             # Only titles the catalog knows can anchor: a feed needs the name, and vector
             # neighbours need the title's embedding. Content sync fetches the rest.
-            known = [(at, ref) for ref, at in ledger.views.items() if ref.media_type is media]
+            known = [(at, ref) for ref, at in history.views.items() if ref.media_type is media]
             known = [(at, ref) for at, ref in known if ref in catalog]
             return max(known)[1] if known else None
 
         def highest_rated(media: MediaType) -> ItemRef | None:
             rated = [
                 (rating.value, rating.at, ref)
-                for ref, rating in ledger.ratings.items()
+                for ref, rating in history.ratings.items()
                 if ref.media_type is media and ref in catalog
             ]
             return max(rated)[2] if rated else None
@@ -421,17 +440,17 @@ class UserSync:
             last_watched_show=anchor(last_watched(MediaType.TV)),
             highest_rated_movie=anchor(highest_rated(MediaType.MOVIE)),
             highest_rated_show=anchor(highest_rated(MediaType.TV)),
-            movies_watched=ledger.watched(MediaType.MOVIE),
-            shows_watched=ledger.watched(MediaType.TV),
+            movies_watched=history.watched(MediaType.MOVIE),
+            shows_watched=history.watched(MediaType.TV),
         )
 
     # -- step 6 --------------------------------------------------------------------------------
 
     async def _picks(
-        self, run: Run, state: UserState, ledger: Ledger, fetched: _Fetched
+        self, run: Run, state: UserState, history: UserHistory, fetched: _Fetched
     ) -> dict[ManagedListKind, _Desired]:
         config = self._config
-        seen = ledger.seen
+        seen = history.seen
         raw: dict[ManagedListKind, _Candidates] = {}
         for media in MediaType:
             # Recommended: the recommender's picks, topped up on a cold start.

@@ -13,7 +13,7 @@ Stability: testing (may change between minor versions).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
@@ -34,13 +34,16 @@ from reclio.domain import (
     ManagedList,
     ManagedListKind,
     MediaType,
+    OAuthToken,
     Outcome,
     PlaybackProgress,
     Preferences,
+    Rating,
     TasteProfile,
     Title,
     TmdbQuerySource,
     TraktListSource,
+    UserHistory,
     UserState,
 )
 from reclio.errors import (
@@ -61,10 +64,12 @@ __all__ = [
     "interactions",
     "item_refs",
     "managed_lists",
+    "oauth_tokens",
     "preferences",
     "source_errors",
     "taste_profiles",
     "titles",
+    "user_histories",
     "user_ids",
     "user_states",
 ]
@@ -124,6 +129,30 @@ def interactions(user_id: str | None = None) -> st.SearchStrategy[Interaction]:
     ratings = st.builds(Interaction.rating, users, item_refs(), st.integers(1, 10), timestamps())
     bookmarks = st.builds(Interaction.bookmark, users, item_refs(), timestamps())
     return st.one_of(views, ratings, bookmarks)
+
+
+def user_histories() -> st.SearchStrategy[UserHistory]:
+    """Compact histories: any views, current ratings and watchlist, overlapping or not."""
+    ratings = st.builds(Rating, st.integers(1, 10).map(lambda r: (r - 5.5) / 4.5), timestamps())
+    return st.builds(
+        UserHistory,
+        views=st.dictionaries(item_refs(), timestamps(), max_size=12),
+        ratings=st.dictionaries(item_refs(), ratings, max_size=8),
+        bookmarks=st.dictionaries(item_refs(), timestamps(), max_size=6),
+    )
+
+
+def oauth_tokens() -> st.SearchStrategy[OAuthToken]:
+    """OAuth token pairs with any lifetime and scope."""
+    secrets = st.text(_chars, min_size=1, max_size=64)
+    return st.builds(
+        OAuthToken,
+        access_token=secrets,
+        refresh_token=secrets,
+        created_at=timestamps(),
+        expires_in=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=400)),
+        scope=st.sampled_from(["public", "private", "public private"]),
+    )
 
 
 def playback() -> st.SearchStrategy[PlaybackProgress]:

@@ -14,6 +14,7 @@ from reclio import chilllink
 from reclio.adapters.memory import InMemoryStateStore
 from reclio.domain import Anchor, ItemRef, UserState
 from reclio.errors import SourceUnavailable
+from reclio.testing.faults import FaultPlan, FlakyStateStore
 
 pytest.importorskip("starlette")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -28,8 +29,13 @@ def store() -> InMemoryStateStore:
 
 
 @pytest.fixture
-async def client(store: InMemoryStateStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(store)
+def plan() -> FaultPlan:
+    return FaultPlan()
+
+
+@pytest.fixture
+async def client(store: InMemoryStateStore, plan: FaultPlan) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(FlakyStateStore(store, plan))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
@@ -43,9 +49,7 @@ async def test_manifest(client: httpx.AsyncClient) -> None:
     assert body["supported_endpoints"]["feeds"] == "/feeds"
 
 
-async def test_feeds_for_a_known_user(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_feeds_for_a_known_user(store: InMemoryStateStore, client: httpx.AsyncClient) -> None:
     """/feeds returns the user's ten feeds, with the Because You Watched anchor in the id."""
     anchor = Anchor(ItemRef.movie(603), "The Matrix")
     await store.put_user(UserState("u1", last_watched_movie=anchor))
@@ -69,24 +73,20 @@ async def test_odd_requests_still_get_ten_feeds(
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_broken_store_is_not_a_5xx(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_broken_store_is_not_a_5xx(plan: FaultPlan, client: httpx.AsyncClient) -> None:
     """A store failure is served by the non-personal layout with status 200."""
     error = SourceUnavailable("down", service="memory", operation="get_user")
-    store.inject_failure(error, operation="get_user")
+    plan.fail("store.get_user", error)
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_healthz_follows_the_store(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_healthz_follows_the_store(plan: FaultPlan, client: httpx.AsyncClient) -> None:
     """/healthz is 200 while the store answers its ping, 503 when it does not."""
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     error = SourceUnavailable("down", service="memory", operation="ping")
-    store.inject_failure(error, operation="ping")
+    plan.fail("store.ping", error)
     response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "degraded"
@@ -103,10 +103,10 @@ async def test_feed_requests_are_counted(
 
 
 async def test_a_bug_behind_feeds_is_not_a_5xx(
-    store: InMemoryStateStore, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    plan: FaultPlan, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Even a non-SourceError (a bug) is logged and answered with the non-personal layout."""
-    store.inject_failure(RuntimeError("bug"), operation="get_user")  # type: ignore[arg-type]
+    plan.fail("store.get_user", RuntimeError("bug"))
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10

@@ -172,6 +172,34 @@ async def test_titles_in_histories_missing_from_the_catalog_are_fetched(make_wor
 
 
 @pytest.mark.anyio
+async def test_missing_titles_come_from_one_store_query_within_the_run_limit(make_world):
+    """Content sync asks the store once for titles histories name, a run's worth at a time."""
+    world = make_world(content_config=ContentSyncConfig(batch_size=16, max_new_per_run=3))
+    hidden = [Title(ItemRef.movie(n), f"Hidden {n}", "", [Genre(18, "Drama")]) for n in (901, 902)]
+    for title in hidden:
+        world.catalog.add_title(title)
+        world.source.add_view("user0", title.ref, world.clock.now)
+    for which in CandidateList:
+        for media in MediaType:
+            world.catalog.set_candidates(which, media, [])
+    await world.users.sync("user0")
+    history = await world.store.get_history("user0")
+    assert history is not None
+    wanted = sorted(history.refs)  # views, ratings and the watchlist
+    assert {t.ref for t in hidden} <= set(wanted)
+
+    world.plan.calls.clear()
+    await world.content.run()
+    assert world.plan.count("store.titles_missing_from_catalog") == 1
+    assert world.plan.count("store.user_ids") == 0
+    assert set(await records(world)) == set(wanted[:3])
+    for _ in range(len(wanted) // 3):
+        await world.content.run()
+    assert set(await records(world)) >= set(wanted)
+    assert await world.store.titles_missing_from_catalog(limit=10) == []
+
+
+@pytest.mark.anyio
 async def test_catalog_failures_are_reported_and_retried(make_world):
     """A failed title fetch is counted; the title is fetched by the next run."""
     world = make_world()

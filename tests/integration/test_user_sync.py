@@ -82,6 +82,48 @@ async def test_first_sync_pushes_history_and_writes_every_list(make_world):
 
 
 @pytest.mark.anyio
+async def test_history_keeps_views_ratings_and_the_watchlist(make_world):
+    """The user's history in the store: newest view per title, ratings, watchlist; one write."""
+    world = make_world()
+    await world.content.run()
+    world.plan.calls.clear()
+    await world.users.sync("user0")
+
+    history = await world.store.get_history("user0")
+    assert history is not None
+    views = {}
+    for view in await world.source.history("user0"):
+        views[view.ref] = max(view.at, views.get(view.ref, view.at))
+    assert dict(history.views) == views
+    assert {r: (v.value, v.at) for r, v in history.ratings.items()} == {
+        i.ref: (i.value, i.at) for i in await world.source.ratings("user0")
+    }
+    assert dict(history.bookmarks) == {i.ref: i.at for i in await world.source.watchlist("user0")}
+    assert len(history.bookmarks) == 1
+    # State and history are recorded together, and nothing goes to the cursors any more.
+    assert world.plan.count("store.save_user") == 1
+    assert world.plan.count("store.set_cursor") == 0
+    assert await world.store.get_cursor("ledger:user0") is None
+
+
+@pytest.mark.anyio
+async def test_watchlist_changes_replace_the_bookmarks(make_world):
+    """A title taken off the watchlist leaves the history; a new one joins it."""
+    world = make_world()
+    await ready(world, ["user0"])
+    before = await world.store.get_history("user0")
+    assert before is not None
+    (old,) = before.bookmarks
+    world.clock.advance(timedelta(hours=2))
+    world.source.remove_bookmark("user0", old)
+    world.source.add_bookmark("user0", ItemRef.tv(3), world.clock.now)
+    await world.users.sync("user0")
+    history = await world.store.get_history("user0")
+    assert history is not None
+    assert dict(history.bookmarks) == {ItemRef.tv(3): world.clock.now}
+
+
+@pytest.mark.anyio
 async def test_watched_titles_are_never_picked(make_world):
     """No list but Continue Watching holds a title the user watched or rated."""
     world = make_world()
@@ -412,7 +454,7 @@ async def test_store_failure_is_a_sync_error_and_records_nothing(make_world):
     """Without the store nothing is recorded; the error carries the report."""
     world = make_world()
     await world.content.run()
-    world.plan.fail("store.put_user", DOWN)
+    world.plan.fail("store.save_user", DOWN)
     with pytest.raises(SyncError) as caught:
         await world.users.sync("user0")
     assert caught.value.report.pushed > 0
@@ -425,8 +467,9 @@ async def test_cadence_follows_feed_requests_and_real_activity(make_world):
     """Many feed requests make a user hot; Trakt activity a month old makes them dormant."""
     world = make_world()
     await ready(world)
-    for n in range(14):
-        await world.store.record_feed_request("user0", world.clock.now - timedelta(hours=n))
+    await world.store.record_feed_requests(
+        [("user0", world.clock.now - timedelta(hours=n)) for n in range(14)]
+    )
     await world.users.sync("user0")
     state = await world.state("user0")
     assert state.cadence is CadenceTier.HOT
@@ -522,7 +565,7 @@ async def test_sweep_skips_a_user_whose_lease_is_held(make_world):
 
 @pytest.mark.anyio
 async def test_runs_on_the_sqlite_store(make_world, tmp_path):
-    """The embedded default's store: state, ledger and lists survive a reopened file."""
+    """The embedded default's store: state, history and lists survive a reopened file."""
     path = tmp_path / "state.db"
     world = make_world(store=SqliteStateStore(path))
     await ready(world, ["user0", "user1"])
