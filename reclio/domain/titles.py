@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from reclio.domain._converters import integral, optional_integral, whole
 from reclio.domain.ids import ItemRef, MediaType
 
 
@@ -31,6 +32,10 @@ def _tuple_of_genres(values: Iterable[Genre]) -> tuple[Genre, ...]:
 class Title:
     """One catalog title.
 
+    Numbers are normalized when a title is built (``popularity=99`` is stored as ``99.0``;
+    ``vote_count=12.0`` as ``12``), so a title read back from the store has the content
+    hash it was stored with.
+
     Stability: caller-stable; fields may be added with defaults.
 
     Attributes:
@@ -51,13 +56,13 @@ class Title:
     title: str
     overview: str = ""
     genres: tuple[Genre, ...] = attrs.field(default=(), converter=_tuple_of_genres)
-    year: int | None = None
-    vote_average: float = 0.0
-    vote_count: int = 0
-    popularity: float = 0.0
+    year: int | None = attrs.field(default=None, converter=optional_integral, validator=whole)
+    vote_average: float = attrs.field(default=0.0, converter=float)
+    vote_count: int = attrs.field(default=0, converter=integral, validator=whole)
+    popularity: float = attrs.field(default=0.0, converter=float)
     cast: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
     director: str | None = None
-    runtime: int | None = None
+    runtime: int | None = attrs.field(default=None, converter=optional_integral, validator=whole)
 
     @property
     def media_type(self) -> MediaType:

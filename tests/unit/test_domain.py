@@ -165,3 +165,17 @@ def test_user_state_refuses_naive_datetimes(field: str) -> None:
     """Every stored instant is timezone-aware, so every store compares them alike."""
     with pytest.raises(ValueError, match="timezone-aware"):
         UserState("u", **{field: datetime(2026, 1, 1)})  # noqa: DTZ001
+
+
+def test_title_numbers_are_normalized_when_built() -> None:
+    """An int in a float field is stored as a float; a fractional count is refused."""
+    title = Title(ItemRef.movie(1), "Heat", popularity=99, vote_average=8, vote_count=12.0)
+    assert title == Title(
+        ItemRef.movie(1), "Heat", popularity=99.0, vote_average=8.0, vote_count=12
+    )
+    assert isinstance(title.popularity, float)
+    assert isinstance(title.vote_count, int)
+    assert title.content_hash() == attrs.evolve(title, popularity=99.0).content_hash()
+    for field, bad in [("vote_count", 5.5), ("year", True), ("runtime", "90")]:
+        with pytest.raises(ValueError, match=rf"Title\.{field} must be a whole number"):
+            Title(ItemRef.movie(1), "Heat", **{field: bad})
