@@ -66,12 +66,21 @@ def _managed_lists(records: Iterable[ManagedList]) -> tuple[ManagedList, ...]:
 
 
 def _ranked(scores: Iterable[GenreScore]) -> tuple[GenreScore, ...]:
-    return tuple(sorted(scores, key=lambda s: (-s.score, s.genre_id)))
+    best: dict[int, GenreScore] = {}
+    for score in scores:
+        kept = best.get(score.genre_id)
+        if kept is None or score.score > kept.score:
+            best[score.genre_id] = score
+    return tuple(sorted(best.values(), key=lambda s: (-s.score, s.genre_id)))
 
 
 @attrs.frozen
 class TasteProfile:
-    """Genre scores per media type, best first (ties by genre id, so order is stable)."""
+    """Genre scores per media type, best first (ties by genre id, so order is stable).
+
+    Each genre appears at most once per media type: a genre scored twice keeps its best
+    score, so a query built from the profile never requests a genre twice.
+    """
 
     movie_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)
     show_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)

@@ -2,7 +2,8 @@
 
 Rules that the original service got wrong and reclio does not:
 
-* Genres are OR-joined with ``|`` (``with_genres=18|35``); a comma would mean AND.
+* Genres are OR-joined with ``|`` (``with_genres=18|35``); a comma would mean AND. Each
+  genre is requested once.
 * An excluded genre is never requested, and always sent as ``without_genres``.
 * A slider at 0 is a value (the far end), not "unset"; ``None`` is unset.
 * TMDB has no popularity ceiling filter: obscurity is a ``vote_count`` band.
@@ -83,12 +84,13 @@ def discover(
 ) -> TmdbQuerySource:
     """A ``/discover/{movie,tv}`` query: genres OR-joined, then ``extra``, then preferences.
 
-    Genres the user excluded are dropped from ``genres`` (never requested). Where ``extra``
-    and the preferences set the same parameter, ``extra`` wins: callers only pass bounds
-    that are at least as narrow (see `trending`).
+    Each genre is requested once, in first-seen order, and genres the user excluded are
+    dropped from ``genres`` (never requested). Where ``extra`` and the preferences set the
+    same parameter, ``extra`` wins: callers only pass bounds that are at least as narrow
+    (see `trending`).
     """
     excluded = prefs.excluded_genres(media_type)
-    wanted = [g for g in genres if g not in excluded]
+    wanted = [g for g in dict.fromkeys(genres) if g not in excluded]
     params: dict[str, object] = {}
     if wanted:
         params["with_genres"] = "|".join(str(g) for g in wanted)

@@ -110,6 +110,24 @@ def test_taste_profile_is_ranked() -> None:
     assert [s.genre_id for s in taste.genres(MediaType.MOVIE)] == [28, 12, 18]
 
 
+def test_taste_profile_holds_each_genre_once() -> None:
+    """A genre scored twice keeps its best score: a profile never repeats a genre."""
+    scores = [GenreScore(878, 0.4), GenreScore(28, 0.5), GenreScore(878, 1.0)]
+    taste = TasteProfile(movie_genres=scores, show_genres=[GenreScore(18, 0.3)] * 2)
+    assert taste.movie_genres == (GenreScore(878, 1.0), GenreScore(28, 0.5))
+    assert taste.show_genres == (GenreScore(18, 0.3),)
+
+
+@given(st.lists(st.builds(GenreScore, st.sampled_from([18, 28, 35]), st.floats(0, 1))))
+def test_taste_profile_keeps_the_best_score_per_genre(scores: list[GenreScore]) -> None:
+    """Whatever the input order, each genre appears once, with its highest score."""
+    ranked = TasteProfile(movie_genres=scores).genres(MediaType.MOVIE)
+    genres = {s.genre_id for s in scores}
+    best = {g: max(s.score for s in scores if s.genre_id == g) for g in genres}
+    assert {s.genre_id: s.score for s in ranked} == best
+    assert len(ranked) == len(best)
+
+
 def test_one_managed_list_per_kind() -> None:
     """A state cannot hold two records of one managed list."""
     record = ManagedList(ManagedListKind.RECOMMENDED_MOVIES, 1)

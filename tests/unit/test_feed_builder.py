@@ -112,7 +112,9 @@ def assert_valid_layout(response: FeedsResponse, state: UserState | None) -> Non
             params = _params(feed.source)
             requested = params.get("with_genres", "")
             assert "," not in requested, "genres must be OR-joined"
-            wanted = {int(g) for g in requested.split("|") if g}
+            requested_ids = [int(g) for g in requested.split("|") if g]
+            assert len(requested_ids) == len(set(requested_ids)), "each genre once"
+            wanted = set(requested_ids)
             assert not wanted & prefs.excluded_genres(media_type)
             expected = queries.preference_params(media_type, prefs, today=TODAY)
             for key, value in expected.items():
@@ -372,6 +374,20 @@ async def test_continue_watching_serves_from_one_item() -> None:
     empty = ManagedList(ManagedListKind.CONTINUE_WATCHING, 15, 0, synced_ok=True)
     feeds = (await _builder(ScriptedStore(_rich_state().with_list(empty))).build("u")).feeds
     assert feeds[0].title == "Trending Today"
+
+
+def test_discover_requests_each_genre_once() -> None:
+    """Genres passed twice are requested once, in first-seen order (never ``878|878``)."""
+    query = queries.discover(MediaType.MOVIE, Preferences(), today=TODAY, genres=(878, 28, 878))
+    assert _params(query)["with_genres"] == "878|28"
+
+
+@pytest.mark.anyio
+async def test_a_genre_scored_twice_is_requested_once() -> None:
+    """A stored profile that scores a genre twice still asks TMDB for it once."""
+    taste = TasteProfile(movie_genres=[GenreScore(878, 1.0), GenreScore(878, 0.9)])
+    feeds = (await _builder(ScriptedStore(_rich_state(taste=taste, lists=()))).build("u")).feeds
+    assert _params(feeds[1].source)["with_genres"] == "878"  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
