@@ -23,6 +23,7 @@ __all__ = [
     "preference_params",
     "query_string",
     "trending",
+    "trending_all",
 ]
 
 _LOW = 30
@@ -135,6 +136,24 @@ def trending(
         # ISO dates compare as strings; the later start is the narrower window.
         extra[f"{field}.gte"] = max(recent, str(filters.get(f"{field}.gte", "")))
     return discover(media_type, prefs, today=today, extra=extra)
+
+
+def trending_all(
+    window: str, prefs: Preferences, *, today: date
+) -> tuple[TmdbQuerySource, MediaType | None]:
+    """Trending titles of both media types, and which media type the query returns.
+
+    ``/trending/all/{window}`` takes no filters and mixes movies and shows, so it serves
+    only when the preferences filter neither (``None``: both media types). Otherwise the row
+    narrows to one media type: TMDB's real trending list of a media type the preferences
+    leave unfiltered (a show-only genre exclusion keeps ``/trending/movie/{window}``), else
+    movies through `trending`'s filtered discover query (discover has no "all" endpoint).
+    """
+    filtered = {m for m in MediaType if preference_params(m, prefs, today=today)}
+    if not filtered:
+        return TmdbQuerySource(f"/trending/all/{window}"), None
+    media_type = next((m for m in MediaType if m not in filtered), MediaType.MOVIE)
+    return trending(media_type, window, prefs, today=today), media_type
 
 
 # (vote_count.gte, vote_count.lte) at discovery 0 and at discovery 100; geometric in between.

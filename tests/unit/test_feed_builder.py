@@ -128,6 +128,8 @@ def assert_valid_layout(response: FeedsResponse, state: UserState | None) -> Non
                 unfiltered = (f"/{media_type.value}/popular", f"/trending/{media_type.value}/")
                 if feed.source.path.startswith(unfiltered):
                     assert not queries.preference_params(media_type, prefs, today=TODAY)
+                if feed.source.path.startswith("/trending/all/"):  # movies and shows alike
+                    assert not queries.preference_params(media_type, prefs, today=TODAY)
 
 
 hints = st.none() | st.text(max_size=20) | st.builds(
@@ -355,6 +357,46 @@ async def test_every_preference_reaches_the_queries() -> None:
     assert feeds[5].source.path == "/discover/movie"  # type: ignore[union-attr]
     assert _params(feeds[5].source)["primary_release_date.gte"] == "2026-08-28"  # type: ignore[arg-type]
     assert feeds[0].content_type is ContentType.MOVIES
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("prefs", "source", "content_type"),
+    [
+        (Preferences(), TmdbQuerySource("/trending/all/day"), ContentType.ALL),
+        # A filter on one media type only: the other one's real trending list.
+        (
+            Preferences(excluded_show_genres={16}),
+            TmdbQuerySource("/trending/movie/day"),
+            ContentType.MOVIES,
+        ),
+        (
+            Preferences(excluded_movie_genres={27}),
+            TmdbQuerySource("/trending/tv/day"),
+            ContentType.SHOWS,
+        ),
+    ],
+)
+async def test_trending_today_never_shows_a_filtered_title(
+    prefs: Preferences, source: TmdbQuerySource, content_type: ContentType
+) -> None:
+    """Trending Today is /trending/all only when preferences filter neither movies nor shows."""
+    state = _rich_state(preferences=prefs, lists=())
+    feed = (await _builder(ScriptedStore(state)).build("u")).feeds[0]
+    assert (feed.title, feed.source, feed.content_type) == ("Trending Today", source, content_type)
+
+
+@pytest.mark.anyio
+async def test_trending_today_filters_both_through_discover_movies() -> None:
+    """When both media types filter, Trending Today is recent popular movies, filtered."""
+    prefs = Preferences(excluded_movie_genres={27}, excluded_show_genres={16})
+    feed = (await _builder(ScriptedStore(_rich_state(preferences=prefs, lists=()))).build("u"))
+    source = feed.feeds[0].source
+    assert isinstance(source, TmdbQuerySource)
+    assert source.path == "/discover/movie"
+    assert _params(source)["without_genres"] == "27"
+    assert _params(source)["primary_release_date.gte"] == "2026-08-28"
+    assert feed.feeds[0].content_type is ContentType.MOVIES
 
 
 @pytest.mark.anyio
