@@ -7,6 +7,8 @@ from collections.abc import Iterable
 
 import attrs
 
+from reclio.domain._validators import positive_list_id
+
 
 class ContentType(enum.Enum):
     """ChillLink ``content_type``."""
@@ -18,9 +20,13 @@ class ContentType(enum.Enum):
 
 @attrs.frozen
 class TraktListSource:
-    """A row served from a Trakt list: ChillLink ``trakt_list`` with ``{"id": list_id}``."""
+    """A row served from a Trakt list: ChillLink ``trakt_list`` with ``{"id": list_id}``.
 
-    list_id: int
+    Attributes:
+        list_id: Trakt's numeric list id, 1 or more.
+    """
+
+    list_id: int = attrs.field(validator=positive_list_id)
 
 
 @attrs.frozen

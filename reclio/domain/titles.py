@@ -9,6 +9,7 @@ from collections.abc import Iterable
 import attrs
 
 from reclio.domain._converters import integral, optional_integral, whole
+from reclio.domain._validators import named
 from reclio.domain.ids import ItemRef, MediaType
 
 
@@ -40,7 +41,7 @@ class Title:
 
     Attributes:
         ref: Which title this is.
-        title: TMDB ``title`` (movies) or ``name`` (shows).
+        title: TMDB ``title`` (movies) or ``name`` (shows); never blank.
         overview: TMDB's synopsis, possibly empty.
         genres: TMDB genres, in TMDB's order.
         year: From the release or first-air date; ``None`` when TMDB has no date.
@@ -53,7 +54,7 @@ class Title:
     """
 
     ref: ItemRef
-    title: str
+    title: str = attrs.field(validator=named)
     overview: str = ""
     genres: tuple[Genre, ...] = attrs.field(default=(), converter=_tuple_of_genres)
     year: int | None = attrs.field(default=None, converter=optional_integral, validator=whole)

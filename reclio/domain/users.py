@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import attrs
 
-from reclio.domain._validators import optional_aware
+from reclio.domain._validators import named, optional_aware
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import ActivityStamp
 from reclio.domain.lists import ManagedList, ManagedListKind
@@ -92,10 +92,36 @@ class TasteProfile:
 
 @attrs.frozen
 class Anchor:
-    """A title a feed is about, with the name people read ("Because You Watched {title}")."""
+    """A title a feed is about, with the name people read ("Because You Watched {title}").
+
+    Attributes:
+        ref: The title.
+        title: Its name; never blank.
+    """
 
     ref: ItemRef
-    title: str
+    title: str = attrs.field(validator=named)
+
+
+_AnchorCheck = Callable[[object, "attrs.Attribute[Anchor | None]", "Anchor | None"], None]
+
+
+def _anchor_of(media_type: MediaType) -> _AnchorCheck:
+    """A validator: the anchor in this slot, if any, is a title of ``media_type``."""
+    noun = "a movie" if media_type is MediaType.MOVIE else "a show"
+    factory = "movie" if media_type is MediaType.MOVIE else "tv"
+
+    def check(
+        inst: object, attribute: attrs.Attribute[Anchor | None], value: Anchor | None
+    ) -> None:
+        if value is not None and value.ref.media_type is not media_type:
+            msg = (
+                f"{type(inst).__name__}.{attribute.name} must anchor {noun}"
+                f" (an Anchor of ItemRef.{factory}(...)), got {value.ref}"
+            )
+            raise ValueError(msg)
+
+    return check
 
 
 class CadenceTier(enum.Enum):
@@ -134,10 +160,16 @@ class UserState:
 
     user_id: str
     taste: TasteProfile = TasteProfile()
-    last_watched_movie: Anchor | None = None
-    last_watched_show: Anchor | None = None
-    highest_rated_movie: Anchor | None = None
-    highest_rated_show: Anchor | None = None
+    last_watched_movie: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.MOVIE)
+    )
+    last_watched_show: Anchor | None = attrs.field(default=None, validator=_anchor_of(MediaType.TV))
+    highest_rated_movie: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.MOVIE)
+    )
+    highest_rated_show: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.TV)
+    )
     movies_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     shows_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     preferences: Preferences = Preferences()

@@ -51,6 +51,19 @@ def _read_only(anchors: Mapping[MediaType, Anchor]) -> Mapping[MediaType, Anchor
     return MappingProxyType(dict(anchors))
 
 
+def _keyed_by_media_type(
+    _inst: object, _attribute: object, anchors: Mapping[MediaType, Anchor]
+) -> None:
+    for media_type, anchor in anchors.items():
+        if anchor.ref.media_type is not media_type:
+            noun = "a movie" if media_type is MediaType.MOVIE else "a show"
+            msg = (
+                f"FeedContext.anchors[{media_type.value}] must anchor {noun}"
+                f" (a title of that media type), got {anchor.ref}"
+            )
+            raise ValueError(msg)
+
+
 @attrs.frozen
 class FeedContext:
     """What every link reads: the user's state, preferences and anchors, for one request.
@@ -62,14 +75,16 @@ class FeedContext:
         state: The stored state; ``None`` for an unknown user or when the store failed.
         today: The request's date (era preferences are relative to it).
         anchors: The "Because You Watched" anchor per media type, after the ``last_watched``
-            hint is applied.
+            hint is applied; each anchor is a title of the media type it is keyed by.
         notes: Why the context is degraded (store error, ignored hint), for provenance.
     """
 
     user_id: str
     state: UserState | None
     today: date
-    anchors: Mapping[MediaType, Anchor] = attrs.field(factory=dict, converter=_read_only)
+    anchors: Mapping[MediaType, Anchor] = attrs.field(
+        factory=dict, converter=_read_only, validator=_keyed_by_media_type
+    )
     notes: tuple[str, ...] = ()
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import attrs
@@ -11,17 +12,20 @@ from hypothesis import strategies as st
 
 from reclio.domain import (
     ActivityStamp,
+    Anchor,
     Genre,
     GenreScore,
     Interaction,
     InteractionKind,
     ItemRef,
+    ListHandle,
     ManagedList,
     ManagedListKind,
     MediaType,
     Preferences,
     TasteProfile,
     Title,
+    TraktListSource,
     UserState,
     normalize_rating,
 )
@@ -197,3 +201,45 @@ def test_title_numbers_are_normalized_when_built() -> None:
     for field, bad in [("vote_count", 5.5), ("year", True), ("runtime", "90")]:
         with pytest.raises(ValueError, match=rf"Title\.{field} must be a whole number"):
             Title(ItemRef.movie(1), "Heat", **{field: bad})
+
+
+@pytest.mark.parametrize("list_id", [0, -7, True, 1.5])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda i: ManagedList(ManagedListKind.RECOMMENDED_MOVIES, i),
+        lambda i: ListHandle(i, "Reclio • Recommended Movies"),
+        TraktListSource,
+    ],
+    ids=["ManagedList", "ListHandle", "TraktListSource"],
+)
+def test_list_ids_are_positive(build: Callable[[object], object], list_id: object) -> None:
+    """A list id is a positive whole number: 0 or -7 would be served as {"id": 0}."""
+    with pytest.raises(ValueError, match=r"\.list_id must be a positive list id"):
+        build(list_id)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_anchor_and_title_names_are_never_blank(blank: str) -> None:
+    """A row never reads "Because You Watched "; a catalog title always has a name."""
+    with pytest.raises(ValueError, match=r"Anchor\.title must name the title"):
+        Anchor(ItemRef.movie(603), blank)
+    with pytest.raises(ValueError, match=r"Title\.title must name the title"):
+        Title(ItemRef.movie(603), blank)
+
+
+@pytest.mark.parametrize(
+    ("field", "ref", "expected"),
+    [
+        ("last_watched_movie", ItemRef.tv(1399), "a movie"),
+        ("highest_rated_movie", ItemRef.tv(1399), "a movie"),
+        ("last_watched_show", ItemRef.movie(603), "a show"),
+        ("highest_rated_show", ItemRef.movie(603), "a show"),
+    ],
+)
+def test_anchor_slots_hold_their_media_type(field: str, ref: ItemRef, expected: str) -> None:
+    """A movie in the show slot would be served as /tv/<movie id>/recommendations."""
+    with pytest.raises(ValueError, match=rf"UserState\.{field} must anchor {expected}"):
+        UserState("u", **{field: Anchor(ref, "Somewhere")})
+    matching = ItemRef(MediaType.MOVIE if expected == "a movie" else MediaType.TV, 7)
+    assert getattr(UserState("u", **{field: Anchor(matching, "Fine")}), field).ref == matching
