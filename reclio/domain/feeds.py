@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from reclio.domain._converters import valid_text
 from reclio.domain._validators import positive_list_id
 
 
@@ -38,8 +39,8 @@ class TmdbQuerySource:
         parameters: Query string without the leading ``?``; may be empty.
     """
 
-    path: str
-    parameters: str = ""
+    path: str = attrs.field(converter=valid_text)
+    parameters: str = attrs.field(default="", converter=valid_text)
 
 
 FeedSource = TraktListSource | TmdbQuerySource
@@ -57,9 +58,9 @@ class Outcome(enum.Enum):
 class Attempt:
     """One link tried for one feed: its name, what happened, and why."""
 
-    link: str
+    link: str = attrs.field(converter=valid_text)
     outcome: Outcome
-    detail: str = ""
+    detail: str = attrs.field(default="", converter=valid_text)
 
 
 @attrs.frozen
@@ -74,8 +75,8 @@ class Feed:
         provenance: Each link tried, in order (logs and debugging; not in the JSON).
     """
 
-    id: str
-    title: str
+    id: str = attrs.field(converter=valid_text)
+    title: str = attrs.field(converter=valid_text)
     source: FeedSource
     content_type: ContentType
     provenance: tuple[Attempt, ...] = attrs.field(default=(), eq=False)

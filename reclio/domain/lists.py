@@ -8,6 +8,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._converters import valid_text
 from reclio.domain._validators import optional_aware, positive_list_id
 from reclio.domain.ids import ItemRef, MediaType
 
@@ -52,7 +53,7 @@ class ListHandle:
     """
 
     list_id: int = attrs.field(validator=positive_list_id)
-    name: str
+    name: str = attrs.field(converter=valid_text)
     item_count: int = 0
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._converters import valid_text
 from reclio.domain._validators import named, optional_aware
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import ActivityStamp
@@ -96,11 +97,11 @@ class Anchor:
 
     Attributes:
         ref: The title.
-        title: Its name; never blank.
+        title: Its name; never blank, made valid Unicode (see `valid_text`).
     """
 
     ref: ItemRef
-    title: str = attrs.field(validator=named)
+    title: str = attrs.field(converter=valid_text, validator=named)
 
 
 _AnchorCheck = Callable[[object, "attrs.Attribute[Anchor | None]", "Anchor | None"], None]
@@ -140,7 +141,8 @@ class UserState:
     Stability: caller-stable; fields may be added with defaults.
 
     Attributes:
-        user_id: reclio's id for the user.
+        user_id: reclio's id for the user (made valid Unicode, as `FeedBuilder.build` does
+            with the id it is asked for, so the two always match).
         taste: Genre scores with recency decay.
         last_watched_movie: The newest movie in the history (anchor of Because You Watched).
         last_watched_show: The newest show in the history.
@@ -158,7 +160,7 @@ class UserState:
         last_sync_at: When a sync last finished.
     """
 
-    user_id: str
+    user_id: str = attrs.field(converter=valid_text)
     taste: TasteProfile = TasteProfile()
     last_watched_movie: Anchor | None = attrs.field(
         default=None, validator=_anchor_of(MediaType.MOVIE)

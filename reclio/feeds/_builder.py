@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Final, Protocol
 
-from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState
+from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState, valid_text
 from reclio.errors import SourceError
 from reclio.feeds._chain import FeedContext, FeedSpec, run_chain
 from reclio.feeds._counter import FeedRequestCounter
@@ -96,10 +96,12 @@ class FeedBuilder:
         """The user's feeds.
 
         Args:
-            user_id: Who asked.
+            user_id: Who asked. Made valid Unicode first (`valid_text`), as `UserState`
+                does with the ids it stores, so an id from a URL always matches.
             last_watched: Optional hint from the app (``movie:603`` / ``show:1399``) that
                 overrides the Because You Watched anchor; malformed hints are ignored.
         """
+        user_id = valid_text(user_id)
         notes: list[str] = []
         state: UserState | None = None
         try:

@@ -10,9 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reclio import chilllink
 from reclio.domain import (
     ActivityStamp,
     Anchor,
+    Attempt,
+    ContentType,
+    Feed,
+    FeedsResponse,
     Genre,
     GenreScore,
     Interaction,
@@ -22,12 +27,15 @@ from reclio.domain import (
     ManagedList,
     ManagedListKind,
     MediaType,
+    Outcome,
     Preferences,
     TasteProfile,
     Title,
+    TmdbQuerySource,
     TraktListSource,
     UserState,
     normalize_rating,
+    valid_text,
 )
 from reclio.testing import strategies as rst
 
@@ -243,3 +251,62 @@ def test_anchor_slots_hold_their_media_type(field: str, ref: ItemRef, expected: 
         UserState("u", **{field: Anchor(ref, "Somewhere")})
     matching = ItemRef(MediaType.MOVIE if expected == "a movie" else MediaType.TV, 7)
     assert getattr(UserState("u", **{field: Anchor(matching, "Fine")}), field).ref == matching
+
+
+# Text as it may arrive from outside: any code point, lone surrogates included.
+_raw_text = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=20)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+@given(_raw_text)
+def test_valid_text_always_encodes(text: str) -> None:
+    """Lone surrogates become U+FFFD; valid text comes back as it was."""
+    cleaned = valid_text(text)
+    cleaned.encode()
+    assert not _has_surrogate(cleaned)
+    if not _has_surrogate(text):
+        assert cleaned == text
+    assert valid_text(cleaned) == cleaned
+
+
+def test_valid_text_joins_pairs_and_replaces_lone_surrogates() -> None:
+    """A well-formed pair is the character it encodes; a lone half is a replacement mark."""
+    assert valid_text("\ud83c\udfac") == "\U0001f3ac"
+    assert valid_text("a\ud800b\udc80") == "a\ufffdb\ufffd"
+
+
+@given(_raw_text, _raw_text, st.lists(_raw_text, max_size=3), _raw_text)
+def test_text_entering_the_domain_is_made_valid(
+    name: str, overview: str, cast: list[str], user_id: str
+) -> None:
+    """Every text field built from outside text encodes as UTF-8, so every body does."""
+    title = Title(
+        ItemRef.movie(1),
+        "t" + name,
+        overview=overview,
+        genres=[Genre(1, name)],
+        cast=cast,
+        director=name,
+    )
+    anchor = Anchor(ItemRef.movie(1), "a" + name)
+    state = UserState(user_id, last_watched_movie=anchor)
+    values: list[str] = [
+        title.title,
+        title.overview,
+        title.genres[0].name,
+        *title.cast,
+        title.director or "",
+        anchor.title,
+        state.user_id,
+        Interaction.view(user_id, ItemRef.movie(1), NOW).user_id,
+        ListHandle(1, name).name,
+    ]
+    for value in values:
+        value.encode()
+    attempt = Attempt(name, Outcome.PASSED, name)
+    feed = Feed(name, "f" + name, TmdbQuerySource("/" + name, name), ContentType.ALL, (attempt,))
+    body = chilllink.dumps(FeedsResponse([feed]), explain=True)
+    body.encode()

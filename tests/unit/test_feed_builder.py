@@ -454,3 +454,20 @@ async def test_corrupt_stored_state_still_yields_ten_feeds(tmp_path: Path, doc: 
     await store.aclose()
     assert_valid_layout(response, None)
     assert response.feeds[1].provenance[-1].link == "popular"
+
+
+@pytest.mark.anyio
+async def test_lone_surrogates_never_break_a_build_nor_a_body(tmp_path: Path) -> None:
+    """A lone surrogate in a user id or a stored title: no raise, and every body encodes."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    matrix = Anchor(MATRIX, "The M\udc80trix")
+    await store.put_user(_rich_state(user_id="u\ud800", last_watched_movie=matrix, lists=()))
+    builder = FeedBuilder(store, today=lambda: TODAY)
+    known = await builder.build("u\ud800")
+    unknown = await builder.build("\udfff")
+    await store.aclose()
+    assert_valid_layout(known, _rich_state(lists=()))
+    assert_valid_layout(unknown, None)
+    for response in (known, unknown):
+        chilllink.dumps(response, explain=True).encode()
+    assert known.feeds[3].title == "Because You Watched The M\ufffdtrix"
