@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import date
@@ -18,6 +19,7 @@ from reclio.adapters.sqlite import SqliteStateStore
 from reclio.domain import (
     MOVIE_GENRES,
     Anchor,
+    Attempt,
     CatalogRecord,
     ContentType,
     FeedsResponse,
@@ -471,3 +473,53 @@ async def test_lone_surrogates_never_break_a_build_nor_a_body(tmp_path: Path) ->
     for response in (known, unknown):
         chilllink.dumps(response, explain=True).encode()
     assert known.feeds[3].title == "Because You Watched The M\ufffdtrix"
+
+
+DISK_ERROR = SourceUnavailable("disk I/O error", service="sqlite", operation="get_user")
+
+
+@pytest.mark.anyio
+async def test_a_broken_store_is_noted_and_an_unknown_user_is_not() -> None:
+    """A broken store and an unknown user serve the same rows, but provenance tells them apart."""
+    broken = await _builder(ScriptedStore(error=DISK_ERROR)).build("u")
+    unknown = await _builder(ScriptedStore()).build("u")
+    assert [f.source for f in broken.feeds] == [f.source for f in unknown.feeds]
+    (note,) = broken.notes
+    assert note.startswith("state unavailable: ")
+    assert "disk I/O error" in note
+    for feed in broken.feeds:
+        assert feed.provenance[0] == Attempt("context", Outcome.NOTED, note)
+        assert feed.provenance[-1].outcome is Outcome.SERVED
+    assert unknown.notes == ()
+    assert all(a.outcome is not Outcome.NOTED for f in unknown.feeds for a in f.provenance)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ("movie:abc", "ignored malformed last_watched hint 'movie:abc'"),
+        ("movie:5", "ignored last_watched hint movie_5: not in the catalog"),
+    ],
+)
+async def test_an_ignored_hint_is_noted(hint: str, expected: str) -> None:
+    """A hint the builder ignores is said once on the response and in the feeds' provenance."""
+    response = await _builder(ScriptedStore(_rich_state())).build("u", last_watched=hint)
+    assert response.notes == (expected,)
+    because_watched = response.feeds[3]
+    assert because_watched.id == "because_watched_movie_tmdb_603"  # the stored anchor stays
+    assert Attempt("context", Outcome.NOTED, expected) in because_watched.provenance
+
+
+@pytest.mark.anyio
+async def test_notes_reach_the_explained_body_but_never_the_wire() -> None:
+    """dumps(explain=True) carries the notes; the ChillLink body itself is unchanged."""
+    response = await _builder(ScriptedStore(error=DISK_ERROR)).build("u", last_watched="x")
+    assert len(response.notes) == 2
+    explained = json.loads(chilllink.dumps(response, explain=True))
+    assert explained["notes"] == list(response.notes)
+    first = explained["feeds"][0]["provenance"][:2]
+    assert first == [{"link": "context", "outcome": "noted", "detail": n} for n in response.notes]
+    wire = json.loads(chilllink.dumps(response))
+    assert set(wire) == {"feeds"}
+    assert chilllink.loads(chilllink.dumps(response)) == response

@@ -100,3 +100,14 @@ def test_context_anchors_are_keyed_by_their_media_type() -> None:
     with pytest.raises(ValueError, match=r"FeedContext\.anchors\[tv\] must anchor a show"):
         FeedContext("u", None, date(2026, 11, 26), {MediaType.TV: matrix})
     assert FeedContext("u", None, date(2026, 11, 26), {MediaType.MOVIE: matrix}).anchors
+
+
+@given(st.lists(st.text(max_size=10), max_size=3), behaviours)
+def test_context_notes_open_every_feeds_provenance(notes: list[str], plan: list[object]) -> None:
+    """What degraded the request comes first in the provenance, then each link tried."""
+    ctx = FeedContext("u", None, date(2026, 11, 26), notes=tuple(notes))
+    feed = run_chain(_spec([_link(i, b, []) for i, b in enumerate(plan)]), ctx)
+    noted = [a for a in feed.provenance if a.outcome is Outcome.NOTED]
+    assert list(feed.provenance[: len(notes)]) == noted
+    assert [(a.link, a.detail) for a in noted] == [("context", n) for n in notes]
+    assert feed.provenance[-1].outcome is Outcome.SERVED
