@@ -8,9 +8,6 @@ not move on a round trip; text is made valid Unicode, so every body encodes as U
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
-
-import attrs
 
 __all__ = [
     "integral",
@@ -18,7 +15,6 @@ __all__ = [
     "optional_valid_text",
     "valid_text",
     "valid_texts",
-    "whole",
 ]
 
 
@@ -56,7 +52,7 @@ def valid_texts(texts: Iterable[str]) -> tuple[str, ...]:
 def integral(value: float) -> float:
     """An integral float as an int (``12.0`` -> ``12``); anything else unchanged.
 
-    Pair it with the `whole` validator, which refuses what is still not an int.
+    Pair it with the ``whole`` validator, which refuses what is still not an int.
     """
     if isinstance(value, float) and value.is_integer():
         return int(value)
@@ -67,10 +63,3 @@ def optional_integral(value: float | None) -> float | None:
     """Like `integral`, for fields where ``None`` means unknown."""
     return None if value is None else integral(value)
 
-
-def whole(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Refuse anything but an int (after `integral`); ``None`` passes (unknown)."""
-    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-        return
-    msg = f"{type(inst).__name__}.{attribute.name} must be a whole number, got {value!r}"
-    raise ValueError(msg)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import attrs
 
@@ -40,3 +41,11 @@ def named(inst: object, attribute: attrs.Attribute[str], value: str) -> None:
             f" blank), got {value!r}"
         )
         raise ValueError(msg)
+
+
+def whole(inst: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Refuse anything but an int (after the ``integral`` converter); ``None`` passes (unknown)."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return
+    msg = f"{type(inst).__name__}.{attribute.name} must be a whole number, got {value!r}"
+    raise ValueError(msg)

@@ -14,9 +14,8 @@ from reclio.domain._converters import (
     optional_valid_text,
     valid_text,
     valid_texts,
-    whole,
 )
-from reclio.domain._validators import named
+from reclio.domain._validators import named, whole
 from reclio.domain.ids import ItemRef, MediaType
 
 
