@@ -76,6 +76,7 @@ __all__ = [
 
 _chars = st.characters(codec="utf-8")
 _text = st.text(_chars, max_size=40)
+_names = st.text(_chars, min_size=1, max_size=40).filter(str.strip)  # never blank
 
 
 def timestamps() -> st.SearchStrategy[datetime]:
@@ -109,7 +110,7 @@ def titles() -> st.SearchStrategy[Title]:
     return st.builds(
         Title,
         ref=item_refs(),
-        title=_text,
+        title=_names,
         overview=_text,
         genres=st.lists(genres(), max_size=4, unique=True).map(tuple),
         year=st.none() | st.integers(1880, 2040),
@@ -203,7 +204,7 @@ def taste_profiles() -> st.SearchStrategy[TasteProfile]:
 
 def anchors(media_type: MediaType | None = None) -> st.SearchStrategy[Anchor]:
     """Anchors (a title with its name)."""
-    return st.builds(Anchor, item_refs(media_type), _text)
+    return st.builds(Anchor, item_refs(media_type), _names)
 
 
 def managed_lists(kind: ManagedListKind | None = None) -> st.SearchStrategy[ManagedList]:
