@@ -18,6 +18,8 @@ from reclio.testing.faults import FaultPlan, FlakyStateStore
 
 pytest.importorskip("starlette")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from starlette.applications import Starlette
+
 from examples.chilllink_app import create_app
 
 pytestmark = pytest.mark.anyio
@@ -34,8 +36,12 @@ def plan() -> FaultPlan:
 
 
 @pytest.fixture
-async def client(store: InMemoryStateStore, plan: FaultPlan) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(FlakyStateStore(store, plan))
+def app(store: InMemoryStateStore, plan: FaultPlan) -> Starlette:
+    return create_app(FlakyStateStore(store, plan))
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
@@ -93,13 +99,20 @@ async def test_healthz_follows_the_store(plan: FaultPlan, client: httpx.AsyncCli
 
 
 async def test_feed_requests_are_counted(
-    store: InMemoryStateStore, client: httpx.AsyncClient
+    store: InMemoryStateStore, app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    """Each /feeds request is counted for the user (it drives the sync cadence)."""
+    """Each /feeds request of a known user is counted (it drives the sync cadence), in
+    memory first and then in one batch; requests for unknown ids make no rows."""
+    await store.put_user(UserState("u1"))
     for _ in range(3):
         await client.get("/feeds", params={"user_id": "u1"})
+    for n in range(5):
+        await client.get("/feeds", params={"user_id": f"random-{n}"})
     since = datetime.now(UTC) - timedelta(minutes=1)
+    assert await store.feed_requests_since("u1", since) == 0  # nothing written per request
+    assert await app.state.runtime.feed_requests.flush() == 3
     assert await store.feed_requests_since("u1", since) == 3
+    assert await store.feed_requests_since("random-0", since) == 0
 
 
 async def test_a_bug_behind_feeds_is_not_a_5xx(

@@ -22,10 +22,9 @@ from reclio.adapters.local import LocalRecommender
 from reclio.adapters.memory import ExactVectorIndex, HashingEmbedder, InMemoryStateStore
 from reclio.adapters.tmdb import TmdbCatalogSource, TmdbConfig
 from reclio.config import HttpPolicy
-from reclio.domain import Interaction, InteractionKind, ItemRef, UserState
+from reclio.domain import Interaction, InteractionKind, ItemRef, UserHistory, UserState
 from reclio.ports import CandidateList
 from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot
-from reclio.sync._ledger import Ledger, ledger_key
 from reclio.testing.tmdb_server import Answer, FakeTmdbServer
 
 CASSETTE = Path(__file__).resolve().parents[1] / "adapters/tmdb/cassettes/tmdb_catalog.yaml"
@@ -66,10 +65,9 @@ class Clock:
 
 
 async def watched(store: InMemoryStateStore, user_id: str, refs) -> None:
-    """A user whose ledger (what user sync keeps) holds these views."""
-    await store.put_user(UserState(user_id))
+    """A user whose history (what user sync keeps) holds these views."""
     views = [Interaction(user_id, ref, InteractionKind.VIEW, START) for ref in refs]
-    await store.set_cursor(ledger_key(user_id), Ledger().with_views(views).dumps())
+    await store.save_user(UserState(user_id), history=UserHistory().with_views(views))
 
 
 @pytest.mark.anyio

@@ -11,6 +11,7 @@ from reclio.adapters.local import LocalRecommender
 from reclio.adapters.memory import InMemoryCatalogSource, InMemoryStateStore
 from reclio.diagnostics import HealthMonitor, HealthStatus
 from reclio.errors import SourceUnavailable
+from reclio.testing.faults import FaultPlan, FlakyStateStore
 
 DOWN = SourceUnavailable("disk gone", service="memory", operation="ping")
 
@@ -38,9 +39,14 @@ def lines(caplog, level=logging.INFO):
     ]
 
 
+def flaky_store() -> FlakyStateStore:
+    """A store whose ping fails on plan (``store.plan``)."""
+    return FlakyStateStore(InMemoryStateStore(), FaultPlan())
+
+
 @pytest.fixture
-def store() -> InMemoryStateStore:
-    return InMemoryStateStore()
+def store() -> FlakyStateStore:
+    return flaky_store()
 
 
 @pytest.fixture
@@ -77,11 +83,11 @@ async def test_one_warning_on_degrading_one_info_on_recovery_nothing_between(
     """Degrade: one WARNING naming the adapter; unchanged rounds: silence; recovery: one INFO."""
     caplog.set_level(logging.DEBUG)
     await monitor.check_once()
-    store.inject_failure(DOWN, operation="ping", times=None)
+    store.plan.fail("store.ping", DOWN, times=None)
     degraded = await monitor.check_once()
     await monitor.check_once()
     await monitor.check_once()
-    store.clear_failures()
+    store.plan.clear()
     recovered = await monitor.check_once()
     await monitor.check_once()
     assert degraded.status is HealthStatus.DEGRADED
@@ -98,11 +104,11 @@ async def test_one_warning_on_degrading_one_info_on_recovery_nothing_between(
 async def test_a_second_failure_is_a_new_warning(store, caplog):
     """Another adapter failing while one already is: a new WARNING, naming only it."""
     caplog.set_level(logging.INFO)
-    other = InMemoryStateStore()
+    other = flaky_store()
     monitor = HealthMonitor({"state": store, "cache": other, "recommender": LocalRecommender()})
-    store.inject_failure(DOWN, operation="ping", times=None)
+    store.plan.fail("store.ping", DOWN, times=None)
     await monitor.check_once()
-    other.inject_failure(DOWN, operation="ping", times=None)
+    other.plan.fail("store.ping", DOWN, times=None)
     second = await monitor.check_once()
     await monitor.check_once()
     assert second.failing == ("state", "cache")
@@ -117,7 +123,7 @@ async def test_a_second_failure_is_a_new_warning(store, caplog):
 async def test_a_hung_ping_fails_at_the_timeout(store, caplog):
     """A ping that never answers fails its probe after ``timeout``; all failing is down."""
     caplog.set_level(logging.INFO)
-    store.inject_failure(DOWN, operation="ping", times=None)
+    store.plan.fail("store.ping", DOWN, times=None)
     monitor = HealthMonitor({"state": store, "vectors": Hanging()}, timeout=0.05)
     report = await monitor.check_once()
     assert report.status is HealthStatus.DOWN
@@ -141,7 +147,7 @@ async def test_run_checks_on_schedule_until_cancelled(monitor, store):
     task = asyncio.create_task(monitor.run())
     while monitor.last is None:  # noqa: ASYNC110 - polling the monitor's own state
         await asyncio.sleep(0.005)
-    store.inject_failure(DOWN, operation="ping", times=None)
+    store.plan.fail("store.ping", DOWN, times=None)
     while monitor.last.ok:  # noqa: ASYNC110
         await asyncio.sleep(0.005)
     task.cancel()

@@ -18,7 +18,15 @@ from reclio._serde import make_state_converter
 from reclio.adapters.memory import InMemoryStateStore
 from reclio.adapters.sqlite import SqliteStateStore
 from reclio.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
-from reclio.domain import CatalogRecord, ItemRef, OAuthToken, Title, UserHistory, UserState
+from reclio.domain import (
+    CatalogRecord,
+    ItemRef,
+    OAuthToken,
+    Title,
+    UserHistory,
+    UserState,
+    valid_text,
+)
 from reclio.errors import ConfigurationError, DecodeError, SourceError, SourceUnavailable
 from reclio.testing import strategies as rst
 from reclio.testing.contracts.state import ManualClock
@@ -299,8 +307,6 @@ def _sql(path: Path, *statements: str) -> None:
     "call",
     [
         lambda s: s.get_user(LONE),
-        lambda s: s.put_user(UserState(LONE)),
-        lambda s: s.save_user(UserState(LONE), history=UserHistory()),
         lambda s: s.get_history(LONE),
         lambda s: s.delete_user(LONE),
         lambda s: s.record_feed_requests([(LONE, T0)]),
@@ -316,6 +322,17 @@ async def test_lone_surrogate_is_a_source_error(store: SqliteStateStore, call) -
     assert isinstance(caught.value.__cause__, UnicodeEncodeError)
     assert caught.value.service == "sqlite"
     assert await store.user_ids() == []
+
+
+@pytest.mark.anyio
+async def test_a_lone_surrogate_in_a_user_state_is_made_valid_before_the_store(
+    store: SqliteStateStore,
+) -> None:
+    """The domain cleans text at the edge, so a state with a lone surrogate stores and reads."""
+    await store.save_user(UserState(LONE), history=UserHistory())
+    (stored,) = await store.user_ids()
+    assert stored == valid_text(LONE) == "ann\ufffd"
+    assert await store.get_user(stored) is not None
 
 
 @pytest.mark.anyio
