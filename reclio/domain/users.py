@@ -158,6 +158,9 @@ class UserState:
         cadence: The sync tier.
         next_sync_at: When the user is next due.
         last_sync_at: When a sync last finished.
+        picks_computed_at: When user sync last computed every list and the result was
+            recorded (written, or rightly left alone): lists are fresh from then on, even
+            when nothing was written.
     """
 
     user_id: str = attrs.field(converter=valid_text)
@@ -182,6 +185,7 @@ class UserState:
     cadence: CadenceTier = CadenceTier.DEFAULT
     next_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     last_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    picks_computed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
 
     @lists.validator
     def _one_list_per_kind(self, _attribute: object, value: tuple[ManagedList, ...]) -> None:

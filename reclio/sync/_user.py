@@ -51,16 +51,14 @@ from reclio.ports import (
     VectorIndex,
 )
 from reclio.sync._config import UserSyncConfig
+from reclio.sync._picks import DesiredList, PickRules, PickSources, plan_picks
 from reclio.sync._plan import (
     advance_cursor,
-    blend,
     cadence_tier,
     lists_fresh,
     managed_kinds,
     next_sync_time,
     plan_list_diff,
-    recommended_picks,
-    select_picks,
     should_write,
     taste_profile,
 )
@@ -90,25 +88,6 @@ class UserSyncStore(UserStore, HistoryStore, FeedLog, LeaseStore, CatalogStore, 
 
     Every `reclio.ports.StateStore` is one.
     """
-
-
-@attrs.frozen
-class _Desired:
-    """A computed list: its picks, whether every source answered, and its anchor."""
-
-    refs: tuple[ItemRef, ...]
-    complete: bool = True
-    anchor: ItemRef | None = None
-
-
-@attrs.frozen
-class _Candidates:
-    """Raw candidates of one list before filtering: two ranked sources and the anchor."""
-
-    first: Sequence[ItemRef]
-    second: Sequence[ItemRef]
-    complete: bool
-    anchor: ItemRef | None = None
 
 
 @attrs.frozen
@@ -180,6 +159,16 @@ class UserSync:
         self._config = config or UserSyncConfig()
         self._clock = clock
         self._owner = self._config.worker_id or f"user-sync-{uuid.uuid4().hex[:12]}"
+        config = self._config
+        self._rules = PickRules(
+            recommended_count=config.recommended_count,
+            because_watched_count=config.because_watched_count,
+            blend_weight=config.blend_weight,
+            min_recommender_results=config.min_recommender_results,
+            min_items=config.min_items,
+            continue_watching_count=config.continue_watching_count,
+            finished_progress=config.finished_progress,
+        )
 
     @property
     def config(self) -> UserSyncConfig:
@@ -324,6 +313,7 @@ class UserSync:
             history_cursor=cursor,
             activity=stamp if run.clean else state.activity,
             activity_moved_at=moved_at,
+            picks_computed_at=now if run.clean else state.picks_computed_at,
         )
         await self._store.save_user(self._scheduled(state, run, now, requests), history=history)
 
@@ -394,7 +384,7 @@ class UserSync:
         if fetched.incomplete:
             # Unread interactions may be older than the confirmed ones: hold the cursor.
             return state.history_cursor
-        return advance_cursor(state.history_cursor, attempted, confirmed)
+        return advance_cursor(state.history_cursor, attempted, confirmed, now=self._clock())
 
     # -- step 5 --------------------------------------------------------------------------------
 
@@ -448,33 +438,30 @@ class UserSync:
 
     async def _picks(
         self, run: Run, state: UserState, history: UserHistory, fetched: _Fetched
-    ) -> dict[ManagedListKind, _Desired]:
+    ) -> dict[ManagedListKind, DesiredList]:
+        """Read every source the picks need, then let `plan_picks` decide (pure)."""
         config = self._config
         seen = history.seen
-        raw: dict[ManagedListKind, _Candidates] = {}
+        recommended: dict[MediaType, Sequence[ItemRef] | None] = {}
+        similar: dict[MediaType, Sequence[ItemRef] | None] = {}
+        anchors: dict[MediaType, ItemRef] = {}
+        seeds: dict[MediaType, Sequence[ItemRef]] = {}
+        anchor_vectors: dict[MediaType, Sequence[ItemRef]] = {}
         for media in MediaType:
-            # Recommended: the recommender's picks, topped up on a cold start.
-            recommended = await _attempt(
+            recommended[media] = await _attempt(
                 run,
                 "recommend",
                 self._recommender.recommend(
                     state.user_id, media_type=media, count=config.recommended_count + _MARGIN
                 ),
             )
-            if recommended is not None:
-                neighbours: list[ItemRef] = []
-                own = select_picks(recommended, limit=config.recommended_count, exclude=seen)
-                seed = state.highest_rated(media)
-                if len(own) < config.min_recommender_results and seed is not None:
-                    neighbours = self._nearest(seed.ref, media, config.recommended_count, seen)
-                raw[ManagedListKind.recommended(media)] = _Candidates(
-                    recommended, neighbours, complete=True
-                )
-
-            # Because You Watched: item-to-item blended with vector neighbours of the anchor.
+            seed = state.highest_rated(media)
+            if seed is not None:  # cold start's source: needs no recommender
+                seeds[media] = self._nearest(seed.ref, media, config.recommended_count, seen)
             anchor = state.last_watched(media)
             if anchor is not None:
-                similar = await _attempt(
+                anchors[media] = anchor.ref
+                similar[media] = await _attempt(
                     run,
                     "similar",
                     self._recommender.similar(
@@ -484,57 +471,24 @@ class UserSync:
                         target_user=state.user_id,
                     ),
                 )
-                vectors = self._nearest(anchor.ref, media, config.because_watched_count, seen)
-                primary = list(similar) if similar is not None else []
-                raw[ManagedListKind.because_watched(media)] = _Candidates(
-                    primary, vectors, complete=similar is not None, anchor=anchor.ref
+                anchor_vectors[media] = self._nearest(
+                    anchor.ref, media, config.because_watched_count, seen
                 )
-
-        genres = await self._genres_for_exclusion(state, raw)
-        desired: dict[ManagedListKind, _Desired] = {}
-        for kind, candidates in raw.items():
-            first, second, anchor_ref = candidates.first, candidates.second, candidates.anchor
-            media = _MEDIA[kind]
-            blocked = state.preferences.excluded_genres(media)
-
-            def usable(refs: Sequence[ItemRef], media: MediaType = media) -> list[ItemRef]:
-                return list(
-                    select_picks(
-                        refs,
-                        limit=len(refs),
-                        media_type=media,
-                        excluded_genres=blocked,  # noqa: B023 - used within the iteration
-                        genres=genres,
-                    )
-                )
-
-            if anchor_ref is None:
-                refs = recommended_picks(
-                    usable(first),
-                    usable(second),
-                    limit=config.recommended_count,
-                    min_results=config.min_recommender_results,
-                    exclude=seen,
-                )
-            else:
-                refs = blend(
-                    usable(first),
-                    usable(second),
-                    size=config.because_watched_count,
-                    weight=config.blend_weight,
-                    exclude=seen | {anchor_ref},
-                ).items
-            desired[kind] = _Desired(refs, complete=candidates.complete, anchor=anchor_ref)
-
-        if fetched.playback is not None:
-            paused = sorted(fetched.playback, key=lambda p: (p.paused_at, p.ref), reverse=True)
-            desired[ManagedListKind.CONTINUE_WATCHING] = _Desired(
-                select_picks(
-                    (p.ref for p in paused if p.progress < config.finished_progress),
-                    limit=config.continue_watching_count,
-                )
-            )
-        return desired
+        sources = PickSources(
+            recommended=recommended,
+            similar=similar,
+            anchors=anchors,
+            seed_neighbours=seeds,
+            anchor_neighbours=anchor_vectors,
+            playback=fetched.playback,
+        )
+        genres = await self._genres_for_exclusion(state, sources.candidates())
+        return plan_picks(
+            attrs.evolve(sources, genres=genres),
+            seen=seen,
+            preferences=state.preferences,
+            rules=self._rules,
+        )
 
     def _nearest(
         self, ref: ItemRef, media: MediaType, count: int, seen: Collection[ItemRef]
@@ -543,13 +497,12 @@ class UserSync:
         return [hit for hit, _score in hits]
 
     async def _genres_for_exclusion(
-        self, state: UserState, raw: Mapping[ManagedListKind, _Candidates]
+        self, state: UserState, candidates: Collection[ItemRef]
     ) -> dict[ItemRef, list[int]]:
         prefs = state.preferences
         if not prefs.excluded_movie_genres and not prefs.excluded_show_genres:
             return {}
-        refs = sorted({ref for c in raw.values() for ref in (*c.first, *c.second)})
-        records = await self._store.get_titles(refs)
+        records = await self._store.get_titles(sorted(candidates))
         return {r.title.ref: [g.id for g in r.title.genres] for r in records}
 
     # -- step 7 --------------------------------------------------------------------------------
@@ -558,7 +511,7 @@ class UserSync:
         self,
         run: Run,
         state: UserState,
-        desired: Mapping[ManagedListKind, _Desired],
+        desired: Mapping[ManagedListKind, DesiredList],
         now: datetime,
     ) -> UserState:
         user_id = state.user_id
@@ -589,7 +542,7 @@ class UserSync:
         run: Run,
         state: UserState,
         kind: ManagedListKind,
-        desired: _Desired,
+        desired: DesiredList,
         *,
         max_items: int,
         now: datetime,
@@ -607,9 +560,9 @@ class UserSync:
             run.error(f"ensure_list {kind.list_name!r}", exc)
             return state
         except SourceError as exc:
+            # A failed read changes nothing on the list: its record still says whether the
+            # last write succeeded (the same rule as a failed limits read).
             run.error(f"read list {kind.list_name!r}", exc)
-            if record is not None:
-                state = state.with_list(attrs.evolve(record, synced_ok=False))
             return state
         refs = desired.refs[:max_items]
         if record is None or record.list_id != handle.list_id:

@@ -242,6 +242,7 @@ def user_states(user_id: str | None = None) -> st.SearchStrategy[UserState]:
         cadence=st.sampled_from(CadenceTier),
         next_sync_at=maybe_time,
         last_sync_at=maybe_time,
+        picks_computed_at=maybe_time,
     )
 
 

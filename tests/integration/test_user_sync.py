@@ -583,3 +583,98 @@ async def test_runs_on_the_sqlite_store(make_world, tmp_path):
         assert record.synced_ok
     await reopened.aclose()
     await world.store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_future_dated_view_never_hides_later_views(make_world):
+    """A view stamped 3 days ahead (a skewed device clock) is pushed, but the cursor stays at
+    the sync's clock, so a real view an hour later is still read by the next sync."""
+    world = make_world()
+    await ready(world)
+    future = world.source.add_view("user0", ItemRef.movie(1), world.clock.now + timedelta(days=3))
+    world.clock.advance(timedelta(minutes=1))
+    await world.users.sync("user0")
+    state = await world.state("user0")
+    assert future.key in world.recorder.confirmed
+    assert state.history_cursor is not None
+    assert state.history_cursor <= world.clock.now
+
+    world.clock.advance(timedelta(hours=1))
+    later = world.source.add_view("user0", ItemRef.movie(2), world.clock.now)
+    await world.users.sync("user0")
+    assert later.key in world.recorder.confirmed
+
+
+@pytest.mark.anyio
+async def test_an_empty_recompute_still_makes_the_user_fresh(make_world):
+    """After a recompute that found nothing for one media type (or nothing at all), an
+    unchanged user costs exactly one interaction-source call again."""
+    world = make_world()
+    await ready(world)
+    world.recorder.cap_recommend = 0
+    world.slot.build([])
+    world.clock.advance(timedelta(days=2))  # the lists are due a periodic recompute
+    await world.users.sync("user0")
+    world.clock.advance(timedelta(hours=1))
+    world.plan.calls.clear()
+
+    report = await world.users.sync("user0")
+
+    assert world.plan.count("interactions.*") == 1
+    assert world.plan.count("recommender.*") == 0
+    assert world.plan.count("sink.*") == 0
+    assert report.api_calls == 1
+
+
+@pytest.mark.anyio
+async def test_a_user_with_nothing_to_recommend_costs_one_call(make_world):
+    """No lists at all (nothing to recommend): the next unchanged poll is still one call."""
+    world = make_world()
+    await world.content.run()
+    world.recorder.cap_recommend = 0
+    world.slot.build([])
+    world.source.set_playback("user1", PlaybackProgress(ItemRef.movie(9), 99.0, world.clock.now))
+    await world.users.sync("user1")
+    state = await world.state("user1")
+    world.plan.calls.clear()
+
+    await world.users.sync("user1")
+
+    assert world.plan.count("interactions.*") == 1, world.plan.calls
+    assert world.plan.count("recommender.*") == 0
+    assert state.picks_computed_at is not None
+
+
+@pytest.mark.anyio
+async def test_a_failed_read_of_a_list_keeps_its_record_as_the_last_write_left_it(make_world):
+    """A failed limits read and a failed items read follow one rule: a record says whether
+    the last write succeeded, so a read that failed changes nothing in it."""
+    world = make_world()
+    await ready(world)
+    before = (await world.state("user0")).lists
+    for operation in ("sink.limits", "sink.items"):
+        world.plan.fail(operation, DOWN, times=None)
+        report = await world.users.sync("user0", force=True)
+        world.plan.clear()
+        assert not report.ok
+        after = (await world.state("user0")).lists
+        assert {(r.kind, r.list_id, r.synced_ok, r.item_count) for r in after} == {
+            (r.kind, r.list_id, r.synced_ok, r.item_count) for r in before
+        }, operation
+
+
+@pytest.mark.anyio
+async def test_cold_start_needs_no_recommender_for_a_new_user(make_world):
+    """The recommender is down for a brand-new user: Recommended still comes from the vector
+    neighbours of their highest-rated title."""
+    world = make_world()
+    await world.content.run()
+    world.plan.fail("recommender.recommend", DOWN, times=None)
+    await world.users.sync("user0")
+    state = await world.state("user0")
+    assert state.highest_rated_movie is not None
+    picks = await world.list_items("user0", ManagedListKind.RECOMMENDED_MOVIES)
+    assert len(picks) >= 5
+    record = state.managed_list(ManagedListKind.RECOMMENDED_MOVIES)
+    assert record is not None
+    assert record.synced_ok
