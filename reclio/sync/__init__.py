@@ -14,6 +14,7 @@ from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
 from reclio.sync._content import (
     CONTENT_LEASE,
     LAST_RUN_CURSOR,
+    REFRESH_CURSOR,
     VECTORS_CURSOR,
     ContentStore,
     ContentSync,
@@ -25,6 +26,7 @@ from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 __all__ = [
     "CONTENT_LEASE",
     "LAST_RUN_CURSOR",
+    "REFRESH_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",
     "ContentStore",

@@ -252,3 +252,64 @@ async def test_a_new_worker_rebuilds_its_index_from_the_store(make_world):
     assert await rebuild_index(world.store, slot) == 100
     ref = ItemRef.movie(4)
     assert slot.nearest(ref, k=5) == world.slot.nearest(ref, k=5)
+
+
+@pytest.mark.anyio
+async def test_a_change_flood_never_stalls_the_cursor_and_every_stored_change_lands(make_world):
+    """The change feed reports far more than the per-run limit (most of it titles the catalog
+    never held): the cursor advances every run, unknown titles are never fetched, and every
+    changed stored title is refreshed within ceil(changes / limit) runs."""
+    limit = 10
+    world = make_world(content_config=ContentSyncConfig(batch_size=16, max_new_per_run=limit))
+    for which in CandidateList:
+        for media in MediaType:
+            held = [t.ref for t in world.catalog.titles if t.ref.media_type is media]
+            world.catalog.set_candidates(which, media, held)
+    for _ in range(10):  # 100 titles at most 10 a run
+        await world.content.run()
+    stored = await records(world)
+    assert len(stored) == 100
+    world.clock.advance(timedelta(hours=1))
+
+    changed = sorted(stored)[:25]
+    for ref in changed:
+        world.catalog.add_title(attrs.evolve(stored[ref].title, popularity=12345.0))
+    template = stored[changed[0]].title
+    for n in range(2000):  # the flood: titles reclio never held
+        world.catalog.add_title(attrs.evolve(template, ref=ItemRef.movie(50_000 + n)))
+    world.clock.advance(timedelta(hours=1))
+    world.plan.calls.clear()
+
+    cursors = []
+    for _ in range(-(-len(changed) // limit)):  # ceil(25 / 10) = 3 runs
+        await world.content.run()
+        cursors.append(await world.store.get_cursor("content:last_run"))
+        world.clock.advance(timedelta(minutes=5))
+
+    assert len(set(cursors)) == len(cursors)  # it moved every run
+    after = await records(world)
+    assert all(after[ref].title.popularity == 12345.0 for ref in changed)
+    assert all(world.recorder.items[ref].popularity == 12345.0 for ref in changed)
+    assert world.plan.count("catalog.get_title") == len(changed)
+    assert len(after) == 100, "no flood title was stored"
+
+
+@pytest.mark.anyio
+async def test_a_title_deleted_upstream_is_removed_not_retried(make_world):
+    """A stored title that changed and then 404s (deleted on TMDB) leaves the catalog."""
+    world = make_world()
+    await world.content.run()
+    world.clock.advance(timedelta(hours=1))
+    gone = ItemRef.movie(1)
+    world.catalog.add_title(attrs.evolve(world.catalog.titles[0], popularity=1.0))
+    world.clock.advance(timedelta(hours=1))
+    # Deleted after it was reported as changed.
+    world.catalog._titles.pop(gone)
+    world.plan.calls.clear()
+
+    await world.content.run()
+    await world.content.run()
+
+    stored = await records(world)
+    assert gone not in stored
+    assert world.plan.count("catalog.get_title") == 1
