@@ -81,7 +81,7 @@ def test_version_and_python_dash_m(capsys):
         main(["--version"])
     assert caught.value.code == 0
     assert capsys.readouterr().out.strip() == f"reclio {__version__}"
-    done = subprocess.run(  # noqa: S603 - fixed argv
+    done = subprocess.run(
         [sys.executable, "-m", "reclio", "--version"],
         capture_output=True,
         text=True,
@@ -129,7 +129,7 @@ def test_a_closed_pipe_is_not_an_error(tmp_path):
         " exit ${PIPESTATUS[0]}"
     )
     done = subprocess.run(  # noqa: S603 - fixed argv
-        ["bash", "-c", script],
+        ["/bin/bash", "-c", script],
         capture_output=True,
         text=True,
         check=False,
