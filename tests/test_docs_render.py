@@ -104,13 +104,14 @@ addEventListener("load", () => {
 REPORT = re.compile(r'<script type="application/json" id="render-probe">(.*?)</script>', re.DOTALL)
 
 
-def _chromium() -> str:
+def _find_chromium() -> str | None:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found is None and Path("/usr/bin/chromium").is_file():
         found = "/usr/bin/chromium"
-    if found is None:
-        pytest.skip("chromium is not installed (Debian: apt-get install -y chromium)")
     return found
+
+
+CHROMIUM = _find_chromium()
 
 
 class _ProbingHandler(SimpleHTTPRequestHandler):
@@ -156,7 +157,7 @@ def _run_chromium(*args: str) -> subprocess.CompletedProcess[str]:
     with tempfile.TemporaryDirectory(prefix="reclio-chromium-") as profile:
         return subprocess.run(  # noqa: S603 - fixed argv
             [
-                _chromium(),
+                CHROMIUM or "chromium",
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
@@ -201,6 +202,12 @@ def test_the_site_fetches_no_web_fonts(docs_site: Path) -> None:
     assert pages == []
 
 
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install -y chromium)"
+)
+
+
+@needs_chromium
 @pytest.mark.parametrize("page", SCREENSHOTS, ids=_page_id)
 def test_screenshot_at_1280_px(page: str, served: str, tmp_path: Path) -> None:
     """Chromium renders the page into a 1280 px screenshot (kept in tmp_path, to look at)."""
@@ -210,6 +217,7 @@ def test_screenshot_at_1280_px(page: str, served: str, tmp_path: Path) -> None:
     assert _png_size(shot) == (WIDTH, 2000)
 
 
+@needs_chromium
 @pytest.mark.parametrize("page", PAGES, ids=_page_id)
 def test_page_fits_1280_px(page: str, served: str) -> None:
     """Nothing on the page is cut at 1280 px: the page, its code, its tables, its figures."""
@@ -223,6 +231,7 @@ def test_page_fits_1280_px(page: str, served: str) -> None:
         assert image["natural"] > 0, f"{image['src']} did not load"
 
 
+@needs_chromium
 def test_the_ndcg_figure_renders_full_width(served: str) -> None:
     """The figure is a figure, not a thumbnail in a table cell: at least 600 px wide."""
     report = _report(served + "local-recommender/")
