@@ -7,10 +7,10 @@ The tree::
     ├── SourceError                     a backing service failed (.service, .operation)
     │   ├── SourceUnavailable           network, 5xx, a broken store: transient
     │   │   ├── SourceTimeout           the call ran past its deadline
-    │   │   └── RateLimited             429 (.retry_after seconds, when the service said)
+    │   │   └── RateLimited             429 (.retry_after: seconds, if the service said)
     │   ├── AuthenticationError         401/403, expired or revoked token: not retryable
     │   ├── AccountLimitExceeded        the account may not hold more (Trakt 420)
-    │   └── DecodeError                 a payload did not match the wire schema (.errors)
+    │   └── DecodeError                 a payload did not match its schema (.errors)
     ├── LeaseHeld                       another worker holds the user's lease
     └── SyncError                       a sync pipeline could not complete (.report)
 

@@ -1,8 +1,10 @@
-"""Shared test configuration: anyio on asyncio, hypothesis profiles, the shared data folder."""
+"""Shared test configuration: anyio on asyncio, hypothesis profiles, shared data, the docs site."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -36,3 +38,20 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The documentation site, built as ``make docs`` builds it (strict), in a temporary folder."""
+    out = tmp_path_factory.mktemp("site")
+    result = subprocess.run(  # noqa: S603 - fixed argv
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out

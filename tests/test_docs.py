@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import importlib
-import os
 import re
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -127,29 +124,50 @@ def test_errors_tree_names_every_exception() -> None:
     assert set(reclio.errors.__all__) <= drawn
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The site, built the way ``make docs`` builds it, in a temporary directory."""
-    out = tmp_path_factory.mktemp("site")
-    result = subprocess.run(  # noqa: S603 - fixed argv
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "--quiet", "-d", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return out
-
-
-def test_reference_documents_every_export(site: Path) -> None:
+def test_reference_documents_every_export(docs_site: Path) -> None:
     """Every name in reclio.__all__ has its own rendered entry (an anchor) in the site."""
     # Module-level entries only: `reclio.domain.ItemRef`, not a member like `...ItemRef.movie`.
     entry = re.compile(r'id="reclio(?:\.[a-z_][a-z0-9_]*)*\.(\w+)"')
-    documented = {
-        name for page in site.rglob("*.html") for name in entry.findall(page.read_text("utf-8"))
-    }
+    pages = docs_site.rglob("*.html")
+    documented = {name for page in pages for name in entry.findall(page.read_text("utf-8"))}
     # __version__ is a plain string: there is no docstring to render.
     undocumented = sorted(set(reclio.__all__) - documented - {"__version__"})
     assert undocumented == [], f"no reference entry for: {undocumented}"
+
+
+# What fits: 85 characters of code beside both sidebars at 1280 px, in DejaVu Sans Mono
+# (as wide as Menlo, wider than SF Mono or Consolas); tests/test_docs_render.py measures it.
+CODE_LINE_LIMIT = 84
+_CODE_BLOCK = re.compile(
+    r"^(?P<indent>[ ]*)```[^\n]*\n(?P<code>.*?)^(?P=indent)```", re.MULTILINE | re.DOTALL
+)
+
+
+def test_code_lines_fit_a_1280_px_page() -> None:
+    """No line of a code block in README.md or docs/ is cut (scrolls sideways) at 1280 px."""
+    long = [
+        f"{page.relative_to(ROOT)}: {len(line)} chars: {line.strip()[:60]}"
+        for page in [ROOT / "README.md", *sorted(DOCS.rglob("*.md"))]
+        for block in _CODE_BLOCK.finditer(page.read_text(encoding="utf-8"))
+        for line in block["code"].splitlines()
+        if len(line) - len(block["indent"]) > CODE_LINE_LIMIT
+    ]
+    assert long == [], "shorten these lines (or narrow the diagram)"
+
+
+def test_readme_links_are_absolute() -> None:
+    """PyPI shows README.md without the repository: a relative link there is broken."""
+    links = re.findall(r"\]\(([^)\s]+)", (ROOT / "README.md").read_text(encoding="utf-8"))
+    assert links, "the README links to the docs"
+    assert [link for link in links if not link.startswith("https://")] == []
+
+
+def test_readme_links_to_docs_pages_that_exist() -> None:
+    """Each reclio.readthedocs.io link of the README names a page of the nav."""
+    site = _config()["site_url"].rstrip("/")
+    nav = _nav_pages(_config()["nav"])
+    pages = {page.removesuffix(".md").removesuffix("index").rstrip("/") for page in nav}
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    linked = [path.rstrip("/") for path in re.findall(re.escape(site) + r"/([^)\s#]*)", readme)]
+    assert linked
+    assert [path for path in linked if path not in pages] == []

@@ -110,3 +110,21 @@ def test_the_module_reads_no_variable_the_table_leaves_out() -> None:
     assert named <= listed
     table = variables_markdown()
     assert all(f"`{name}`" in table for name in listed)
+
+
+def test_every_variable_is_spelled_reclio_underscore() -> None:
+    """Each variable is ``RECLIO_<WORD>_...``: a name like RECLIOTMDB_BASE_URL is a typo."""
+    spelled = re.compile(r"RECLIO_[A-Z0-9]+(_[A-Z0-9]+)*")
+    assert [var.name for var in VARIABLES if not spelled.fullmatch(var.name)] == []
+
+
+def test_the_tmdb_and_trakt_roots_are_read_from_their_documented_names() -> None:
+    """docs/adapters/tmdb.md names RECLIO_TMDB_BASE_URL: that is the variable read."""
+    env = {"RECLIO_TMDB_TOKEN": "t", "RECLIO_TMDB_BASE_URL": "http://127.0.0.1:9/3"}
+    env |= {"RECLIO_TRAKT_CLIENT_ID": "i", "RECLIO_TRAKT_CLIENT_SECRET": "s"}
+    env |= {"RECLIO_TRAKT_BASE_URL": "http://127.0.0.1:9"}
+    config = ReclioConfig.from_env(env)
+    assert config.tmdb is not None
+    assert config.tmdb.base_url == "http://127.0.0.1:9/3"
+    assert config.trakt is not None
+    assert config.trakt.base_url == "http://127.0.0.1:9"

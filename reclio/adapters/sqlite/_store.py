@@ -193,6 +193,8 @@ class SqliteStateStore(StateStore):
         timeout: Seconds a write waits for another process's write lock before failing.
         feed_log_retention: When requests are recorded, each user's requests older than
             this before their newest one are deleted; ``None`` keeps them all.
+        read_only: Open an existing file for reading only: nothing is ever written (no
+            table, no migration), and a file that is not a reclio state is refused.
 
     Raises:
         SourceUnavailable: the file cannot be opened, is not a database, or is locked.
