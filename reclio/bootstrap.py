@@ -221,10 +221,12 @@ def _state_store(config: ReclioConfig, clock: Clock, *, read_only: bool) -> Stat
     return SqliteStateStore(path, clock=clock)
 
 
-def _not_yet(service: str, variables: str) -> ConfigurationError:
+def _not_yet(service: str, *variables: str) -> ConfigurationError:
+    names = " and ".join(variables)
+    verb = "are" if len(variables) > 1 else "is"
     return ConfigurationError(
-        f"{variables} set, but the {service} adapter is not part of this version:"
-        f" unset {variables} to use the embedded default"
+        f"{names} {verb} set, but the {service} adapter is not part of this version:"
+        f" unset {names} to use the embedded default"
     )
 
 
@@ -415,7 +417,7 @@ class _Wiring:
             self.owned.append(catalog)
             _log.info("catalog: TMDB at %s", config.tmdb.base_url)
         if interactions is None and config.trakt is not None:
-            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID and RECLIO_TRAKT_CLIENT_SECRET are")
+            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID", "RECLIO_TRAKT_CLIENT_SECRET")
         world: EmbeddedWorld | None = None
         if want_catalog or want_users:
             from reclio.adapters.memory import (  # noqa: PLC0415 - pulls numpy; the default only
@@ -442,7 +444,7 @@ class _Wiring:
 
     def sink(self, *, read_only: bool) -> ListSink:
         if self.config.trakt is not None:
-            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID and RECLIO_TRAKT_CLIENT_SECRET are")
+            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID", "RECLIO_TRAKT_CLIENT_SECRET")
         from reclio.adapters.sqlite import SqliteListSink  # noqa: PLC0415
 
         sink = SqliteListSink(self.config.state.path, read_only=read_only)
@@ -472,7 +474,7 @@ class _Wiring:
 
     def _embedder(self) -> Embedder:
         if self.config.embedding.model is not None:
-            raise _not_yet("sentence-transformers", "RECLIO_EMBEDDING_MODEL is")
+            raise _not_yet("sentence-transformers", "RECLIO_EMBEDDING_MODEL")
         from reclio.adapters.memory import HashingEmbedder  # noqa: PLC0415
 
         _log.info("embeddings: the hashing embedder (RECLIO_EMBEDDING_MODEL is unset)")
@@ -480,7 +482,7 @@ class _Wiring:
 
     def _index(self) -> Callable[[], VectorIndex]:
         if self.config.vectors.backend != "exact":
-            raise _not_yet(self.config.vectors.backend, "RECLIO_VECTOR_INDEX is")
+            raise _not_yet(self.config.vectors.backend, "RECLIO_VECTOR_INDEX")
         from reclio.adapters.memory import ExactVectorIndex  # noqa: PLC0415
 
         return ExactVectorIndex
