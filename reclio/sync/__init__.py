@@ -2,6 +2,8 @@
 
 * :class:`ContentSync` keeps the catalog, the recommender's items, the embeddings and the
   vector index in step (DESIGN section 6).
+* :class:`PublishedIndex` builds the vector index once and shares the file with every
+  process (:class:`IndexSlot` keeps it in one process).
 * :class:`UserSync` syncs one user's activity to the recommender and materializes their
   picks into managed lists; :meth:`UserSync.sweep` runs every due user (DESIGN section 5).
 * The decisions are pure functions in ``reclio.sync._plan``, property-tested.
@@ -11,11 +13,12 @@ How syncing works, and the invariants it keeps: ``docs/sync.md``.
 
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
-from reclio.sync._content import LAST_RUN_CURSOR, VECTORS_CURSOR, ContentSync, rebuild_index
-from reclio.sync._index import IndexSlot
+from reclio.sync._content import LAST_RUN_CURSOR, ContentSync, rebuild_index
+from reclio.sync._index import INDEX_CURSOR, VECTORS_CURSOR, IndexSlot, PublishedIndex, VectorStore
 from reclio.sync._user import SweepReport, UserSync
 
 __all__ = [
+    "INDEX_CURSOR",
     "LAST_RUN_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",
@@ -24,9 +27,11 @@ __all__ = [
     "IndexSlot",
     "Progress",
     "ProgressCallback",
+    "PublishedIndex",
     "SweepReport",
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
+    "VectorStore",
     "rebuild_index",
 ]
