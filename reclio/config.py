@@ -188,9 +188,9 @@ class VectorConfig:
         backend: ``"exact"`` (NumPy, small catalogs), ``"annoy"`` or ``"voyager"``.
         directory: Where the published index files live (default: beside the state file).
         seed: Seed of every build, so equal inputs give equal files.
-        overfetch: Neighbours an approximate index fetches per neighbour wanted, so
-            ``media_type`` and ``exclude`` filters still fill ``k`` (it asks again for more
-            when they do not).
+        overfetch: Neighbours an approximate index fetches per neighbour wanted under a
+            ``media_type`` filter (excluded refs are counted exactly), so filters still
+            fill ``k``; it asks again for more when they do not.
         annoy_trees: Annoy trees per build (more: a bigger file, hardly better recall).
         annoy_search_k: Annoy candidates inspected per query (0: Annoy's ``n_trees * k``).
         voyager_m: Voyager (HNSW) links per node.

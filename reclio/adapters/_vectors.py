@@ -101,9 +101,11 @@ def approximate_nearest(
     """`VectorIndex.nearest` over an approximate search that cannot filter.
 
     A query by ref uses the ref's stored vector and never returns the ref. The search is
-    asked for ``(k + excluded refs it holds) * overfetch`` hits; excluded refs and other
-    media types are dropped, and it is asked again for four times as many until ``k``
-    pass or the whole index was asked for. Ties break by ref, as in the exact index.
+    asked for ``k`` hits plus one per excluded ref the index holds, times ``overfetch``
+    when a media type is asked for (how many hits it removes is not known in advance);
+    excluded refs and other media types are dropped, and the search is asked again for
+    four times as many until ``k`` pass or the whole index was asked for. Ties break by
+    ref, as in the exact index.
 
     Args:
         query: A ref or a vector.
@@ -116,7 +118,7 @@ def approximate_nearest(
         dimension: Length of its vectors.
         search: Runs one search of a unit vector for ``n`` hits, best first.
         decode: The ref of a label ``search`` returned.
-        overfetch: Hits asked for per hit wanted (at least 1).
+        overfetch: Hits asked for per hit wanted under a media-type filter (at least 1).
 
     Raises:
         ValueError: a query vector of the wrong dimension.
@@ -134,7 +136,8 @@ def approximate_nearest(
     if not isinstance(exclude, set | frozenset):
         exclude = set(exclude)
     held = sum(1 for ref in exclude if ref in holds)
-    wanted = min(size, math.ceil((k + held) * max(overfetch, 1.0)))
+    factor = 1.0 if media_type is None else max(overfetch, 1.0)
+    wanted = min(size, math.ceil((k + held) * factor))
     while True:
         labels, scores = search(vector, wanted)
         passed = [

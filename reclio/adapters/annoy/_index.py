@@ -64,9 +64,9 @@ class AnnoyVectorIndex(VectorIndex):
     takes milliseconds whatever the size, and every process that loads one file shares
     its pages.
 
-    Annoy returns neighbours before filters apply, so a query asks for
-    ``config.overfetch`` times the neighbours wanted (plus one per excluded ref the index
-    holds), and asks again for more until ``media_type`` and ``exclude`` leave ``k``.
+    Annoy returns neighbours before filters apply, so a query asks for one more
+    neighbour per excluded ref the index holds, ``config.overfetch`` times as many under a
+    media-type filter, and asks again for more until the filters leave ``k``.
 
     Measured on 50,000 MiniLM vectors (docs/vectors.md), Annoy needs nearly every item as
     a candidate to reach recall@10 of 0.98, so the default ``annoy_search_k`` trades

@@ -73,23 +73,20 @@ class ExactVectorIndex(VectorIndex):
             return []
         if isinstance(query, ItemRef):
             exclude = {*exclude, query}
-        scores = (self._matrix @ vector).astype(np.float64)
-        allowed = np.ones(len(self._refs), dtype=bool)
+        scores = self._matrix @ vector
         if media_type is not None:
-            allowed &= self._media == _MEDIA_CODES[media_type]
-        for ref in exclude:
-            row = self._row.get(ref)
-            if row is not None:
-                allowed[row] = False
-        candidates = np.flatnonzero(allowed)
-        if candidates.size == 0:
-            return []
-        if candidates.size > k:
+            scores = np.where(self._media == _MEDIA_CODES[media_type], scores, -np.inf)
+        excluded = [row for row in map(self._row.get, exclude) if row is not None]
+        if excluded:
+            scores[excluded] = -np.inf
+        if k < scores.shape[0]:
             # Partition first so a query costs O(n), not O(n log n); then order the top k.
-            top = np.argpartition(-scores[candidates], k - 1)[:k]
-            candidates = candidates[top]
-        order = sorted(candidates.tolist(), key=lambda i: (-scores[i], self._refs[i]))
-        return [(self._refs[i], float(scores[i])) for i in order]
+            top = np.argpartition(-scores, k - 1)[:k]
+        else:
+            top = np.arange(scores.shape[0])
+        hits = [(float(scores[i]), self._refs[i]) for i in top.tolist() if scores[i] > -np.inf]
+        hits.sort(key=lambda hit: (-hit[0], hit[1]))
+        return [(ref, score) for score, ref in hits]
 
     def _query_vector(self, query: ItemRef | Vector) -> Vector | None:
         if isinstance(query, ItemRef):

@@ -63,8 +63,8 @@ class VoyagerVectorIndex(VectorIndex):
     file and renames it; `load` reads the file into memory (voyager does not memory-map:
     each process holds its own copy, about 1.7 KiB per 384-dimensional title).
 
-    Filters work as in the Annoy index: ``config.overfetch`` times the neighbours wanted,
-    then more until ``media_type`` and ``exclude`` leave ``k``.
+    Filters work as in the Annoy index: one more neighbour per excluded ref, times
+    ``config.overfetch`` under a media-type filter, then more until the filters leave ``k``.
 
     Stability: caller-stable; implementer: internal.
 
