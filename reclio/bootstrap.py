@@ -28,6 +28,7 @@ import attrs
 
 from reclio._clock import Clock, utc_now
 from reclio.config import ReclioConfig
+from reclio.diagnostics import HealthMonitor
 from reclio.domain import Title
 from reclio.embedded.world import (
     WORLD_MOMENT,
@@ -38,6 +39,7 @@ from reclio.embedded.world import (
 from reclio.errors import ConfigurationError
 from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, FeedRequestCounter, FeedSpec
 from reclio.ports import (
+    CandidateList,
     CatalogSource,
     Embedder,
     InteractionSource,
@@ -113,6 +115,8 @@ class Runtime:
         sink: The list sink (where the managed lists are).
         feed_requests: Counts ``/feeds`` requests in memory; flushed on a timer.
         feed_builder: Builds a user's feeds from the store (counting known users' requests).
+        health: Pings every adapter that can (state store, recommender, ...); ``/healthz``
+            reads ``health.last``. Probes on a schedule when built with ``health_interval``.
         clock: The services' clock.
     """
 
@@ -121,12 +125,14 @@ class Runtime:
     sink: ListSink
     feed_requests: FeedRequestCounter
     feed_builder: FeedBuilder
+    health: HealthMonitor
     clock: Clock
     _jobs: Jobs | None
     _owned: list[object]
     _flush_interval: float
     _restore: Callable[[StateStore], Awaitable[int]] | None = None
-    _flusher: asyncio.Task[None] | None = None
+    _health_interval: float | None = None
+    _tasks: list[asyncio.Task[object]] = attrs.Factory(list)
 
     @property
     def jobs(self) -> Jobs:
@@ -174,18 +180,21 @@ class Runtime:
                 _log.info("local engine restored from the store: %d interactions", loaded)
             vectors = await _rebuild_index(self.store, jobs.index)
             _log.debug("vector index loaded: %d vectors", vectors)
-        self._flusher = asyncio.create_task(
-            self.feed_requests.run(self._flush_interval), name="reclio-feed-requests"
+        self._tasks.append(
+            asyncio.create_task(
+                self.feed_requests.run(self._flush_interval), name="reclio-feed-requests"
+            )
         )
+        if self._health_interval is not None:
+            self._tasks.append(asyncio.create_task(self.health.run(), name="reclio-health"))
 
     async def aclose(self) -> None:
         """Flush pending counts and close everything the runtime made (idempotent)."""
-        if self._flusher is not None:
-            self._flusher.cancel()
-            await asyncio.gather(self._flusher, return_exceptions=True)
-            self._flusher = None
-        else:
-            await self.feed_requests.flush()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.feed_requests.flush()
         owned, self._owned = self._owned, []
         for resource in reversed(owned):
             if isinstance(resource, SupportsAclose):
@@ -233,6 +242,7 @@ def build(
     content_sync: ContentSyncConfig | None = None,
     world_users: int = 300,
     flush_interval: float = 5.0,
+    health_interval: float | None = None,
 ) -> Runtime:
     """Wire every port from ``config`` (default: `ReclioConfig.from_env`) and the overrides.
 
@@ -256,6 +266,8 @@ def build(
         content_sync: Content sync tunables.
         world_users: Users in the generated world (embedded interactions only).
         flush_interval: Seconds between writes of the buffered feed-request counts.
+        health_interval: Probe every adapter this often (seconds) while the runtime runs;
+            ``None``: only on `HealthMonitor.check_once`.
 
     Raises:
         ConfigurationError: a configured service cannot be built; the message names the
@@ -289,17 +301,27 @@ def build(
             user_sync=user_sync,
             content_sync=content_sync,
         )
+    probes: dict[str, object] = {"state": store, "lists": sink}
+    if built is not None:
+        probes |= {
+            "catalog": built.catalog,
+            "interactions": built.interactions,
+            "recommender": built.recommender,
+        }
+    health = HealthMonitor(probes, interval=health_interval or 3600.0, clock=tick)
     return Runtime(
         config=config,
         store=store,
         sink=sink,
         feed_requests=counter,
         feed_builder=feed_builder,
+        health=health,
         clock=tick,
         jobs=built,
         owned=owned,
         flush_interval=flush_interval,
         restore=wired.restore,
+        health_interval=health_interval,
     )
 
 
@@ -329,6 +351,9 @@ class _Wiring:
         world, catalog, interactions = self._sources(catalog, interactions)
         recommender = recommender or self._recommender()
         embedder = embedder or self._embedder()
+        if content_sync is None and self.config.tmdb is not None:
+            pages = self.config.tmdb.candidate_pages
+            content_sync = ContentSyncConfig(pages=dict.fromkeys(CandidateList, pages))
         slot = IndexSlot(index or self._index())
         content = ContentSync(
             catalog=catalog,
@@ -366,7 +391,18 @@ class _Wiring:
         want_catalog = catalog is None and config.tmdb is None
         want_users = interactions is None and config.trakt is None
         if catalog is None and config.tmdb is not None:
-            raise _not_yet("TMDB", "RECLIO_TMDB_TOKEN is")
+            from reclio.adapters.tmdb import (  # noqa: PLC0415 - only when configured
+                TmdbCatalogSource,
+                tmdb_limiter,
+            )
+
+            # One limiter per process: every task's TMDB calls share TMDB's budget.
+            limiter = tmdb_limiter(config.tmdb, config.http)
+            catalog = TmdbCatalogSource(
+                config.tmdb, policy=config.http, limiter=limiter, clock=self.clock
+            )
+            self.owned.append(catalog)
+            _log.info("catalog: TMDB at %s", config.tmdb.base_url)
         if interactions is None and config.trakt is not None:
             raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID and RECLIO_TRAKT_CLIENT_SECRET are")
         world: EmbeddedWorld | None = None
@@ -405,7 +441,12 @@ class _Wiring:
 
     def _recommender(self) -> Recommender:
         if self.config.recombee is not None:
-            raise _not_yet("Recombee", "RECLIO_RECOMBEE_DATABASE_ID and RECLIO_RECOMBEE_TOKEN are")
+            from reclio.adapters.recombee import RecombeeRecommender  # noqa: PLC0415 - an extra
+
+            remote = RecombeeRecommender(self.config.recombee)
+            self.owned.append(remote)
+            _log.info("recommender: Recombee database %s", self.config.recombee.database_id)
+            return remote
         from reclio.adapters.local import (  # noqa: PLC0415
             LocalRecommender,
             LocalRecommenderConfig,

@@ -2,7 +2,8 @@
 
 A feed serializes to ``{"id", "title", "source", "source_metadata", "content_type"}`` where
 ``source`` is ``"trakt_list"`` (metadata ``{"id": <list id>}``) or ``"tmdb_query"`` (metadata
-``{"path": ..., "parameters": ...}``). Provenance stays out of the body.
+``{"path": ..., "parameters": ...}``). Provenance and the response's notes stay out of the
+body (``dumps(..., explain=True)`` adds them, for debugging).
 
 Example:
     >>> from reclio import FeedsResponse, Feed, ContentType, TraktListSource
@@ -95,10 +96,12 @@ def dumps(response: FeedsResponse, *, explain: bool = False) -> str:
     Args:
         response: The feeds.
         explain: Add each feed's provenance as ``"provenance": [{link, outcome, detail}]``
-            (an extra key the app ignores; for debugging).
+            and the response's notes as a top-level ``"notes": [...]`` (extra keys the app
+            ignores; for debugging).
     """
     body = to_dict(response)
     if explain:
+        body["notes"] = list(response.notes)
         for feed, data in zip(response.feeds, body["feeds"], strict=True):
             data["provenance"] = [
                 {"link": a.link, "outcome": a.outcome.value, "detail": a.detail}
@@ -108,7 +111,7 @@ def dumps(response: FeedsResponse, *, explain: bool = False) -> str:
 
 
 def from_dict(data: Any) -> FeedsResponse:  # noqa: ANN401 - accepts decoded JSON of any shape
-    """Read a ChillLink body (provenance is not part of the wire format, so it comes back empty).
+    """Read a ChillLink body (provenance and notes are not on the wire: they come back empty).
 
     Raises:
         ValueError: the data is not a ChillLink ``/feeds`` body.

@@ -366,7 +366,7 @@ class UserStore(Protocol):
         ...
 
     async def delete_user(self, user_id: str) -> bool:
-        """Forget a user: state, history, credentials and feed log. False if unknown.
+        """Forget a user: state, history, credentials and feed log. False if none was held.
 
         Raises:
             SourceError: the store failed.
@@ -564,7 +564,11 @@ class CatalogStore(Protocol):
     async def titles_missing_from_catalog(self, *, limit: int) -> Sequence[ItemRef]:
         """Up to ``limit`` titles named in users' histories that the catalog lacks, by ref.
 
+        A history names a title it holds a view, a rating or a bookmark of. ``limit=0``
+        asks for nothing.
+
         Raises:
+            ValueError: ``limit`` is negative.
             SourceError: the store failed.
         """
         ...

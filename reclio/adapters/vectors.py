@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import attrs
 
-from reclio.config import EmbeddingConfig, VectorConfig
 from reclio.errors import ConfigurationError
 from reclio.ports import Embedder, VectorIndex
+from reclio.settings import EmbeddingConfig, VectorConfig
 
 __all__ = ["IndexKind", "index_kind", "make_embedder"]
 

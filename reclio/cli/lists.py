@@ -8,6 +8,7 @@ import asyncio
 from reclio.bootstrap import build
 from reclio.cli._common import Commands, add_state, config_of, existing_state
 from reclio.cli._output import emit_json, say
+from reclio.domain import ManagedListKind
 from reclio.errors import ConfigurationError, SourceError
 
 __all__ = ["register"]
@@ -32,7 +33,8 @@ async def _collect(args: argparse.Namespace) -> list[dict[str, object]]:
             msg = f"the state file knows no user {args.user_id!r}: `reclio sync users` adds users"
             raise ConfigurationError(msg)
         rows: list[dict[str, object]] = []
-        for record in sorted(state.lists, key=lambda r: r.kind.value):
+        order = list(ManagedListKind)
+        for record in sorted(state.lists, key=lambda r: order.index(r.kind)):
             try:
                 held = await runtime.sink.items(args.user_id, record.list_id)
                 items = [ref.item_id for ref in held]
@@ -41,7 +43,8 @@ async def _collect(args: argparse.Namespace) -> list[dict[str, object]]:
                 items, error = [], str(exc)
             rows.append(
                 {
-                    "kind": record.kind.value,
+                    "kind": record.kind.name.lower(),
+                    "name": record.kind.list_name,
                     "list_id": record.list_id,
                     "item_count": record.item_count,
                     "items": items,
@@ -66,7 +69,7 @@ def _run(args: argparse.Namespace) -> int:
         items = row["items"]
         assert isinstance(items, list)  # noqa: S101 - built above
         say(
-            f"{row['kind']}: list {row['list_id']}, {row['item_count']} items,"
+            f"{row['name']} ({row['kind']}): list {row['list_id']}, {row['item_count']} items,"
             f" last sync {row['synced_at'] or 'never'} ({status})"
         )
         if row["read_error"]:

@@ -1,5 +1,6 @@
 """reclio's domain: frozen values that cross every port. Imports nothing else of reclio."""
 
+from reclio.domain._converters import valid_text
 from reclio.domain.credentials import OAuthToken
 from reclio.domain.feeds import (
     Attempt,
@@ -80,4 +81,5 @@ __all__ = [
     "genre_table",
     "normalize_rating",
     "title_text",
+    "valid_text",
 ]

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._converters import valid_text
 from reclio.domain._validators import aware, optional_aware
 from reclio.domain.ids import ItemRef
 
@@ -61,7 +62,7 @@ class Interaction:
         value: For ratings only: the normalized rating in [-1, 1].
     """
 
-    user_id: str
+    user_id: str = attrs.field(converter=valid_text)
     ref: ItemRef
     kind: InteractionKind
     at: datetime = attrs.field(validator=aware)

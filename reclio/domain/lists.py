@@ -8,7 +8,8 @@ from datetime import datetime
 
 import attrs
 
-from reclio.domain._validators import optional_aware
+from reclio.domain._converters import valid_text
+from reclio.domain._validators import optional_aware, positive_list_id
 from reclio.domain.ids import ItemRef, MediaType
 
 
@@ -46,13 +47,13 @@ class ListHandle:
     """A list on the sink, as the sink reports it.
 
     Attributes:
-        list_id: The sink's id (Trakt's numeric list id); ChillLink points at it.
+        list_id: The sink's id (Trakt's numeric list id, 1 or more); ChillLink points at it.
         name: The list's name.
         item_count: How many items it holds now.
     """
 
-    list_id: int
-    name: str
+    list_id: int = attrs.field(validator=positive_list_id)
+    name: str = attrs.field(converter=valid_text)
     item_count: int = 0
 
 
@@ -118,7 +119,7 @@ class ManagedList:
 
     Attributes:
         kind: Which managed list.
-        list_id: The sink's list id.
+        list_id: The sink's list id (1 or more).
         item_count: Items the list held after the last write.
         synced_ok: Whether the last sync that wrote it succeeded.
         synced_at: When that sync finished.
@@ -126,7 +127,7 @@ class ManagedList:
     """
 
     kind: ManagedListKind
-    list_id: int
+    list_id: int = attrs.field(validator=positive_list_id)
     item_count: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     synced_ok: bool = False
     synced_at: datetime | None = attrs.field(default=None, validator=optional_aware)

@@ -7,6 +7,8 @@ from datetime import datetime
 
 import attrs
 
+from reclio.domain._converters import valid_texts
+
 __all__ = ["Progress", "ProgressCallback", "SyncReport"]
 
 
@@ -59,7 +61,7 @@ class SyncReport:
     embedded: int = 0
     skipped: int = 0
     api_calls: int = 0
-    errors: tuple[str, ...] = ()
+    errors: tuple[str, ...] = attrs.field(default=(), converter=valid_texts)
     writes: int = 0
 
     @property

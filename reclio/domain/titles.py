@@ -8,6 +8,14 @@ from collections.abc import Iterable
 
 import attrs
 
+from reclio.domain._converters import (
+    integral,
+    optional_integral,
+    optional_valid_text,
+    valid_text,
+    valid_texts,
+)
+from reclio.domain._validators import named, whole
 from reclio.domain.ids import ItemRef, MediaType
 
 
@@ -16,11 +24,7 @@ class Genre:
     """A TMDB genre: ``id`` goes into discover queries, ``name`` to people and recommenders."""
 
     id: int
-    name: str
-
-
-def _tuple_of_str(values: Iterable[str]) -> tuple[str, ...]:
-    return tuple(values)
+    name: str = attrs.field(converter=valid_text)
 
 
 def _tuple_of_genres(values: Iterable[Genre]) -> tuple[Genre, ...]:
@@ -31,11 +35,15 @@ def _tuple_of_genres(values: Iterable[Genre]) -> tuple[Genre, ...]:
 class Title:
     """One catalog title.
 
+    Numbers are normalized when a title is built (``popularity=99`` is stored as ``99.0``;
+    ``vote_count=12.0`` as ``12``), so a title read back from the store has the content
+    hash it was stored with. Text is made valid Unicode (see `valid_text`).
+
     Stability: caller-stable; fields may be added with defaults.
 
     Attributes:
         ref: Which title this is.
-        title: TMDB ``title`` (movies) or ``name`` (shows).
+        title: TMDB ``title`` (movies) or ``name`` (shows); never blank.
         overview: TMDB's synopsis, possibly empty.
         genres: TMDB genres, in TMDB's order.
         year: From the release or first-air date; ``None`` when TMDB has no date.
@@ -48,16 +56,16 @@ class Title:
     """
 
     ref: ItemRef
-    title: str
-    overview: str = ""
+    title: str = attrs.field(converter=valid_text, validator=named)
+    overview: str = attrs.field(default="", converter=valid_text)
     genres: tuple[Genre, ...] = attrs.field(default=(), converter=_tuple_of_genres)
-    year: int | None = None
-    vote_average: float = 0.0
-    vote_count: int = 0
-    popularity: float = 0.0
-    cast: tuple[str, ...] = attrs.field(default=(), converter=_tuple_of_str)
-    director: str | None = None
-    runtime: int | None = None
+    year: int | None = attrs.field(default=None, converter=optional_integral, validator=whole)
+    vote_average: float = attrs.field(default=0.0, converter=float)
+    vote_count: int = attrs.field(default=0, converter=integral, validator=whole)
+    popularity: float = attrs.field(default=0.0, converter=float)
+    cast: tuple[str, ...] = attrs.field(default=(), converter=valid_texts)
+    director: str | None = attrs.field(default=None, converter=optional_valid_text)
+    runtime: int | None = attrs.field(default=None, converter=optional_integral, validator=whole)
 
     @property
     def media_type(self) -> MediaType:
@@ -68,6 +76,24 @@ class Title:
     def genre_names(self) -> frozenset[str]:
         """The recommender's ``genres`` property: a set of names."""
         return frozenset(genre.name for genre in self.genres)
+
+    def properties(self) -> dict[str, object]:
+        """The nine catalog properties a recommender receives (DESIGN section 3), JSON-ready.
+
+        ``genres`` and ``cast`` are sets to the recommender; here they are lists in TMDB's
+        order (genres) and billing order (cast), which JSON can carry.
+        """
+        return {
+            "title": self.title,
+            "overview": self.overview,
+            "genres": [genre.name for genre in self.genres],
+            "year": self.year,
+            "vote_average": self.vote_average,
+            "popularity": self.popularity,
+            "media_type": self.media_type.value,
+            "cast": list(self.cast),
+            "director": self.director,
+        }
 
     def embedding_text(self) -> str:
         """The text an embedder reads for this title (`title_text`); its hash decides embedding."""
@@ -137,6 +163,17 @@ class CatalogRecord:
     def of(cls, title: Title) -> CatalogRecord:
         """A fresh record: stored, not yet pushed nor embedded."""
         return cls(title, title.content_hash())
+
+    def updated(self, title: Title) -> CatalogRecord:
+        """The record after ``title`` was fetched again: ``self`` when nothing changed.
+
+        A changed title keeps the hashes last pushed and embedded, so it counts as needing a
+        push (and an embedding, if its text changed) until those confirm the new version.
+        """
+        content_hash = title.content_hash()
+        if content_hash == self.content_hash:
+            return self
+        return CatalogRecord(title, content_hash, self.synced_hash, self.embedded_hash)
 
     @property
     def needs_push(self) -> bool:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import attrs
 
-from reclio.domain._validators import optional_aware
+from reclio.domain._converters import valid_text
+from reclio.domain._validators import named, optional_aware
 from reclio.domain.ids import ItemRef, MediaType
 from reclio.domain.interactions import ActivityStamp
 from reclio.domain.lists import ManagedList, ManagedListKind
@@ -66,12 +67,21 @@ def _managed_lists(records: Iterable[ManagedList]) -> tuple[ManagedList, ...]:
 
 
 def _ranked(scores: Iterable[GenreScore]) -> tuple[GenreScore, ...]:
-    return tuple(sorted(scores, key=lambda s: (-s.score, s.genre_id)))
+    best: dict[int, GenreScore] = {}
+    for score in scores:
+        kept = best.get(score.genre_id)
+        if kept is None or score.score > kept.score:
+            best[score.genre_id] = score
+    return tuple(sorted(best.values(), key=lambda s: (-s.score, s.genre_id)))
 
 
 @attrs.frozen
 class TasteProfile:
-    """Genre scores per media type, best first (ties by genre id, so order is stable)."""
+    """Genre scores per media type, best first (ties by genre id, so order is stable).
+
+    Each genre appears at most once per media type: a genre scored twice keeps its best
+    score, so a query built from the profile never requests a genre twice.
+    """
 
     movie_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)
     show_genres: tuple[GenreScore, ...] = attrs.field(default=(), converter=_ranked)
@@ -83,10 +93,36 @@ class TasteProfile:
 
 @attrs.frozen
 class Anchor:
-    """A title a feed is about, with the name people read ("Because You Watched {title}")."""
+    """A title a feed is about, with the name people read ("Because You Watched {title}").
+
+    Attributes:
+        ref: The title.
+        title: Its name; never blank, made valid Unicode (see `valid_text`).
+    """
 
     ref: ItemRef
-    title: str
+    title: str = attrs.field(converter=valid_text, validator=named)
+
+
+_AnchorCheck = Callable[[object, "attrs.Attribute[Anchor | None]", "Anchor | None"], None]
+
+
+def _anchor_of(media_type: MediaType) -> _AnchorCheck:
+    """A validator: the anchor in this slot, if any, is a title of ``media_type``."""
+    noun = "a movie" if media_type is MediaType.MOVIE else "a show"
+    factory = "movie" if media_type is MediaType.MOVIE else "tv"
+
+    def check(
+        inst: object, attribute: attrs.Attribute[Anchor | None], value: Anchor | None
+    ) -> None:
+        if value is not None and value.ref.media_type is not media_type:
+            msg = (
+                f"{type(inst).__name__}.{attribute.name} must anchor {noun}"
+                f" (an Anchor of ItemRef.{factory}(...)), got {value.ref}"
+            )
+            raise ValueError(msg)
+
+    return check
 
 
 class CadenceTier(enum.Enum):
@@ -105,7 +141,8 @@ class UserState:
     Stability: caller-stable; fields may be added with defaults.
 
     Attributes:
-        user_id: reclio's id for the user.
+        user_id: reclio's id for the user (made valid Unicode, as `FeedBuilder.build` does
+            with the id it is asked for, so the two always match).
         taste: Genre scores with recency decay.
         last_watched_movie: The newest movie in the history (anchor of Because You Watched).
         last_watched_show: The newest show in the history.
@@ -121,14 +158,23 @@ class UserState:
         cadence: The sync tier.
         next_sync_at: When the user is next due.
         last_sync_at: When a sync last finished.
+        picks_computed_at: When user sync last computed every list and the result was
+            recorded (written, or rightly left alone): lists are fresh from then on, even
+            when nothing was written.
     """
 
-    user_id: str
+    user_id: str = attrs.field(converter=valid_text)
     taste: TasteProfile = TasteProfile()
-    last_watched_movie: Anchor | None = None
-    last_watched_show: Anchor | None = None
-    highest_rated_movie: Anchor | None = None
-    highest_rated_show: Anchor | None = None
+    last_watched_movie: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.MOVIE)
+    )
+    last_watched_show: Anchor | None = attrs.field(default=None, validator=_anchor_of(MediaType.TV))
+    highest_rated_movie: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.MOVIE)
+    )
+    highest_rated_show: Anchor | None = attrs.field(
+        default=None, validator=_anchor_of(MediaType.TV)
+    )
     movies_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     shows_watched: int = attrs.field(default=0, validator=attrs.validators.ge(0))
     preferences: Preferences = Preferences()
@@ -139,6 +185,7 @@ class UserState:
     cadence: CadenceTier = CadenceTier.DEFAULT
     next_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     last_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    picks_computed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
 
     @lists.validator
     def _one_list_per_kind(self, _attribute: object, value: tuple[ManagedList, ...]) -> None:

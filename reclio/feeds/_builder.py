@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Final, Protocol
 
-from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState
+from reclio.domain import Anchor, FeedsResponse, ItemRef, MediaType, UserState, valid_text
 from reclio.errors import SourceError
 from reclio.feeds._chain import FeedContext, FeedSpec, run_chain
 from reclio.feeds._counter import FeedRequestCounter
@@ -54,7 +54,9 @@ class FeedBuilder:
     ``build()`` never raises for any stored state or any ``SourceError`` from the store: an
     unknown user, a broken store or missing lists all yield a complete layout, because every
     chain ends in a non-personal terminal. Each feed records which links were tried and why
-    they passed (``Feed.provenance``).
+    they passed (``Feed.provenance``). What degraded the request (a store error, an ignored
+    ``last_watched`` hint) is noted once in ``FeedsResponse.notes`` and opens every feed's
+    provenance, so a broken store never looks like an unknown user.
 
     Stability: caller-stable.
 
@@ -96,10 +98,12 @@ class FeedBuilder:
         """The user's feeds.
 
         Args:
-            user_id: Who asked.
+            user_id: Who asked. Made valid Unicode first (`valid_text`), as `UserState`
+                does with the ids it stores, so an id from a URL always matches.
             last_watched: Optional hint from the app (``movie:603`` / ``show:1399``) that
                 overrides the Because You Watched anchor; malformed hints are ignored.
         """
+        user_id = valid_text(user_id)
         notes: list[str] = []
         state: UserState | None = None
         try:
@@ -114,7 +118,7 @@ class FeedBuilder:
                 self._counter.count(user_id)
         anchors = await self._anchors(state, last_watched, notes, store_ok=store_ok)
         ctx = FeedContext(user_id, state, self._today(), anchors, tuple(notes))
-        return FeedsResponse(run_chain(spec, ctx) for spec in self._layout)
+        return FeedsResponse((run_chain(spec, ctx) for spec in self._layout), ctx.notes)
 
     async def _anchors(
         self, state: UserState | None, hint: str | None, notes: list[str], *, store_ok: bool

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import date
 from types import MappingProxyType
+from typing import Final
 
 import attrs
 
@@ -51,6 +52,19 @@ def _read_only(anchors: Mapping[MediaType, Anchor]) -> Mapping[MediaType, Anchor
     return MappingProxyType(dict(anchors))
 
 
+def _keyed_by_media_type(
+    _inst: object, _attribute: object, anchors: Mapping[MediaType, Anchor]
+) -> None:
+    for media_type, anchor in anchors.items():
+        if anchor.ref.media_type is not media_type:
+            noun = "a movie" if media_type is MediaType.MOVIE else "a show"
+            msg = (
+                f"FeedContext.anchors[{media_type.value}] must anchor {noun}"
+                f" (a title of that media type), got {anchor.ref}"
+            )
+            raise ValueError(msg)
+
+
 @attrs.frozen
 class FeedContext:
     """What every link reads: the user's state, preferences and anchors, for one request.
@@ -62,14 +76,17 @@ class FeedContext:
         state: The stored state; ``None`` for an unknown user or when the store failed.
         today: The request's date (era preferences are relative to it).
         anchors: The "Because You Watched" anchor per media type, after the ``last_watched``
-            hint is applied.
-        notes: Why the context is degraded (store error, ignored hint), for provenance.
+            hint is applied; each anchor is a title of the media type it is keyed by.
+        notes: Why the context is degraded (store error, ignored hint); they open every
+            feed's provenance.
     """
 
     user_id: str
     state: UserState | None
     today: date
-    anchors: Mapping[MediaType, Anchor] = attrs.field(factory=dict, converter=_read_only)
+    anchors: Mapping[MediaType, Anchor] = attrs.field(
+        factory=dict, converter=_read_only, validator=_keyed_by_media_type
+    )
     notes: tuple[str, ...] = ()
 
     @property
@@ -148,14 +165,19 @@ class FeedSpec:
     title_template: str | None = None
 
 
+_CONTEXT: Final = "context"
+"""The name under which the context's notes open every feed's provenance."""
+
+
 def run_chain(spec: FeedSpec, ctx: FeedContext) -> Feed:
     """Serve one feed: the first link that can serve wins; later links are not called.
 
-    A link that passes or raises ``SourceError`` is recorded in the feed's provenance and
-    the chain moves on; the terminal serves when nothing else did. Any other exception is
-    a bug and propagates.
+    The provenance opens with the context's notes (``noted``, named ``context``): every
+    link reads the same degraded context. A link that passes or raises ``SourceError`` is
+    recorded and the chain moves on; the terminal serves when nothing else did. Any other
+    exception is a bug and propagates.
     """
-    attempts: list[Attempt] = []
+    attempts = [Attempt(_CONTEXT, Outcome.NOTED, note) for note in ctx.notes]
     for link in spec.chain:
         try:
             result = link.fn(ctx)

@@ -227,22 +227,23 @@ def trending(
 
 
 def trending_all(window: str = "day", *, title: str | None = None) -> Terminal:
-    """Terminal: ``/trending/all/{window}``; trending movies via discover when preferences filter.
+    """Terminal: ``/trending/all/{window}``, narrowed to one media type when preferences filter.
 
-    Discover has no "all" endpoint, so a user whose preferences filter gets movies.
+    See `queries.trending_all`: a row that mixes movies and shows serves only when the
+    preferences filter neither.
     """
 
     def serve(ctx: FeedContext) -> Serve:
-        if not queries.preference_params(MediaType.MOVIE, ctx.preferences, today=ctx.today):
-            return Serve(TmdbQuerySource(f"/trending/all/{window}"), title=title)
-        query = queries.trending(MediaType.MOVIE, window, ctx.preferences, today=ctx.today)
-        return Serve(query, title=title, content_type=ContentType.MOVIES)
+        source, media_type = queries.trending_all(window, ctx.preferences, today=ctx.today)
+        content = None if media_type is None else ContentType(media_type.content_type)
+        return Serve(source, title=title, content_type=content)
 
     return Terminal(
         name="trending",
         describe=f"`/trending/all/{window}`"
         + (f" as '{title}'" if title else "")
-        + " (movies via discover when preferences filter)",
+        + " (when preferences filter: the trending list of a media type they leave"
+        " unfiltered, else movies via discover)",
         fn=serve,
     )
 

@@ -2,7 +2,8 @@
 
 Rules that the original service got wrong and reclio does not:
 
-* Genres are OR-joined with ``|`` (``with_genres=18|35``); a comma would mean AND.
+* Genres are OR-joined with ``|`` (``with_genres=18|35``); a comma would mean AND. Each
+  genre is requested once.
 * An excluded genre is never requested, and always sent as ``without_genres``.
 * A slider at 0 is a value (the far end), not "unset"; ``None`` is unset.
 * TMDB has no popularity ceiling filter: obscurity is a ``vote_count`` band.
@@ -22,6 +23,7 @@ __all__ = [
     "preference_params",
     "query_string",
     "trending",
+    "trending_all",
 ]
 
 _LOW = 30
@@ -83,12 +85,13 @@ def discover(
 ) -> TmdbQuerySource:
     """A ``/discover/{movie,tv}`` query: genres OR-joined, then ``extra``, then preferences.
 
-    Genres the user excluded are dropped from ``genres`` (never requested). Where ``extra``
-    and the preferences set the same parameter, ``extra`` wins: callers only pass bounds
-    that are at least as narrow (see `trending`).
+    Each genre is requested once, in first-seen order, and genres the user excluded are
+    dropped from ``genres`` (never requested). Where ``extra`` and the preferences set the
+    same parameter, ``extra`` wins: callers only pass bounds that are at least as narrow
+    (see `trending`).
     """
     excluded = prefs.excluded_genres(media_type)
-    wanted = [g for g in genres if g not in excluded]
+    wanted = [g for g in dict.fromkeys(genres) if g not in excluded]
     params: dict[str, object] = {}
     if wanted:
         params["with_genres"] = "|".join(str(g) for g in wanted)
@@ -133,6 +136,24 @@ def trending(
         # ISO dates compare as strings; the later start is the narrower window.
         extra[f"{field}.gte"] = max(recent, str(filters.get(f"{field}.gte", "")))
     return discover(media_type, prefs, today=today, extra=extra)
+
+
+def trending_all(
+    window: str, prefs: Preferences, *, today: date
+) -> tuple[TmdbQuerySource, MediaType | None]:
+    """Trending titles of both media types, and which media type the query returns.
+
+    ``/trending/all/{window}`` takes no filters and mixes movies and shows, so it serves
+    only when the preferences filter neither (``None``: both media types). Otherwise the row
+    narrows to one media type: TMDB's real trending list of a media type the preferences
+    leave unfiltered (a show-only genre exclusion keeps ``/trending/movie/{window}``), else
+    movies through `trending`'s filtered discover query (discover has no "all" endpoint).
+    """
+    filtered = {m for m in MediaType if preference_params(m, prefs, today=today)}
+    if not filtered:
+        return TmdbQuerySource(f"/trending/all/{window}"), None
+    media_type = next((m for m in MediaType if m not in filtered), MediaType.MOVIE)
+    return trending(media_type, window, prefs, today=today), media_type
 
 
 # (vote_count.gte, vote_count.lte) at discovery 0 and at discovery 100; geometric in between.

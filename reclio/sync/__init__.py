@@ -13,15 +13,25 @@ How syncing works, and the invariants it keeps: ``docs/sync.md``.
 
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.sync._config import CadencePolicy, ContentSyncConfig, UserSyncConfig
-from reclio.sync._content import LAST_RUN_CURSOR, ContentSync, rebuild_index
+from reclio.sync._content import (
+    CONTENT_LEASE,
+    LAST_RUN_CURSOR,
+    REFRESH_CURSOR,
+    ContentStore,
+    ContentSync,
+    rebuild_index,
+)
 from reclio.sync._index import INDEX_CURSOR, VECTORS_CURSOR, IndexSlot, PublishedIndex, VectorStore
-from reclio.sync._user import SweepReport, UserSync
+from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 
 __all__ = [
+    "CONTENT_LEASE",
     "INDEX_CURSOR",
     "LAST_RUN_CURSOR",
+    "REFRESH_CURSOR",
     "VECTORS_CURSOR",
     "CadencePolicy",
+    "ContentStore",
     "ContentSync",
     "ContentSyncConfig",
     "IndexSlot",
@@ -32,6 +42,7 @@ __all__ = [
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
+    "UserSyncStore",
     "VectorStore",
     "rebuild_index",
 ]

@@ -79,6 +79,8 @@ class UserSyncConfig:
         because_watched_count: Picks per Because You Watched list.
         blend_weight: Share of recommender item-to-item picks in Because You Watched; the
             rest are vector neighbours of the anchor.
+        min_items: A computed list shorter than this (the feeds' ``min_items``) is short: it
+            may grow a list but never shrink one.
         min_recommender_results: Fewer recommender picks than this is a cold start: vector
             neighbours of the highest-rated title fill the Recommended list.
         continue_watching_count: Titles in the Continue Watching list.
@@ -97,6 +99,7 @@ class UserSyncConfig:
     because_watched_count: int = attrs.field(default=50, validator=ge(1))
     blend_weight: float = attrs.field(default=0.6, validator=[ge(0.0), le(1.0)])
     min_recommender_results: int = attrs.field(default=5, validator=ge(0))
+    min_items: int = attrs.field(default=5, validator=ge(1))
     continue_watching_count: int = attrs.field(default=50, validator=ge(1))
     finished_progress: float = attrs.field(default=95.0, validator=[gt(0.0), le(100.0)])
     taste_half_life: timedelta = attrs.field(default=timedelta(days=365), validator=_positive)

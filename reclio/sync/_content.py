@@ -3,10 +3,15 @@
 DESIGN section 6. The run has four phases, each streaming in batches so memory stays
 bounded by ``batch_size`` (plus the vector index itself, which is in memory by nature):
 
-1. **Candidates**: the ranked lists, the changes since the last run, and titles in users'
-   histories (their ledgers) that the catalog lacks; each title once.
-2. **Fetch and store**: every candidate not stored yet, or changed, is fetched once and
-   stored with its content hash (hashes it was already pushed and embedded with are kept).
+1. **Candidates**: stored titles to refresh (the change feed since the last run, intersected
+   with the catalog, plus refreshes carried from earlier runs), then new titles: the ranked
+   lists and titles in users' histories that the catalog lacks (one store query). The
+   change-feed cursor moves on every run that read the feed.
+2. **Fetch and store**: refreshes first, then new titles, at most ``max_new_per_run``; each
+   is fetched once and stored with its content hash (hashes it was already pushed and
+   embedded with are kept). Refreshes beyond the limit, or whose fetch failed, are carried
+   to the next run (``REFRESH_CURSOR``), never dropped; a stored title the catalog no longer
+   has is removed.
 3. **Push and embed**: every stored title whose content hash the recommender has not
    confirmed is pushed; a title is marked synced only with the hash its own write confirmed.
    Every title whose text hash differs from the one embedded is embedded. Failures stay
@@ -19,29 +24,62 @@ bounded by ``batch_size`` (plus the vector index itself, which is in memory by n
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from reclio._clock import Clock, utc_now
 from reclio.domain import CatalogRecord, ItemRef, MediaType, Title
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import LeaseHeld, SourceError, SyncError
-from reclio.ports import CatalogSource, Embedder, Recommender, StateStore
+from reclio.ports import (
+    CandidateList,
+    CatalogSource,
+    CatalogStore,
+    CursorStore,
+    Embedder,
+    EmbeddingStore,
+    LeaseStore,
+    Recommender,
+)
 from reclio.sync._config import ContentSyncConfig
 from reclio.sync._index import VECTORS_CURSOR, IndexSlot
-from reclio.sync._ledger import Ledger, ledger_key
 from reclio.sync._run import Run
 
-__all__ = ["LAST_RUN_CURSOR", "VECTORS_CURSOR", "ContentSync", "rebuild_index"]
+__all__ = [
+    "CONTENT_LEASE",
+    "LAST_RUN_CURSOR",
+    "REFRESH_CURSOR",
+    "VECTORS_CURSOR",
+    "ContentStore",
+    "ContentSync",
+    "rebuild_index",
+]
 
 _log = logging.getLogger("reclio.sync.content")
 
 LAST_RUN_CURSOR = "content:last_run"
 """The state-store cursor holding when the last run that read the change feed started."""
 
-_LEASE = "content-sync"
+REFRESH_CURSOR = "content:refresh"
+"""The state-store cursor holding the stored titles still to refresh (changed upstream but
+not fetched yet: beyond a run's limit, or the fetch failed), oldest first, as JSON."""
+
+CONTENT_LEASE = "content-sync"
+"""The state-store lease a content sync holds; anything else that rewrites catalog rows
+(``reclio diagnose recombee --repair``) takes it too, so the two never interleave."""
+
+_LEASE = CONTENT_LEASE
+
+
+class ContentStore(LeaseStore, CursorStore, CatalogStore, EmbeddingStore, Protocol):
+    """The state roles content sync uses: its lease and cursors, the catalog, the vectors.
+
+    Every `reclio.ports.StateStore` is one.
+    """
 
 
 class ContentSync:
@@ -57,7 +95,8 @@ class ContentSync:
         catalog: Where titles come from (TMDB).
         recommender: Receives the titles as items.
         embedder: Turns title texts into vectors.
-        store: Catalog rows, hashes, vectors, users' ledgers, the lease.
+        store: Catalog rows, hashes, vectors (and the titles users' histories name), the
+            lease and cursors.
         index: The slot the rebuilt vector index is swapped into (user sync reads it).
         config: Tunables.
         clock: Returns the current aware datetime.
@@ -69,7 +108,7 @@ class ContentSync:
         catalog: CatalogSource,
         recommender: Recommender,
         embedder: Embedder,
-        store: StateStore,
+        store: ContentStore,
         index: IndexSlot,
         config: ContentSyncConfig | None = None,
         clock: Clock = utc_now,
@@ -115,54 +154,101 @@ class ContentSync:
     async def _run_leased(self, run: Run, notify: ProgressCallback) -> None:
         last_text = await self._store.get_cursor(LAST_RUN_CURSOR)
         last = datetime.fromisoformat(last_text) if last_text else None
-        candidates, changed, changes_read = await self._candidates(run, last)
-        notify(Progress("candidates", len(candidates), len(candidates)))
-        changes_stored = await self._fetch_and_store(run, candidates, changed, notify)
+        refresh, changes_read = await self._changes(run, last)
+        # The queue is stored before the cursor moves: a run that dies anywhere after this
+        # still refreshes every change it read (the next run starts from the stored queue).
+        await self._store.set_cursor(REFRESH_CURSOR, _dump_refs(refresh))
+        if changes_read:
+            # The change feed was read up to this run's start: every change it reported for
+            # a stored title is now in the refresh queue, so the cursor always moves on.
+            await self._store.set_cursor(LAST_RUN_CURSOR, run.started_at.isoformat())
+        new = await self._new_candidates(run)
+        notify(Progress("candidates", len(refresh) + len(new), len(refresh) + len(new)))
+        carried = await self._fetch_and_store(run, refresh, new, notify)
+        await self._store.set_cursor(REFRESH_CURSOR, _dump_refs(carried))
         await self._push_and_embed(run, notify)
         await self._rebuild_index(notify)
-        # The change feed is read from the last run on, so the cursor moves only when every
-        # change it reported is stored; otherwise the next run reads the same changes again.
-        if changes_read and changes_stored:
-            await self._store.set_cursor(LAST_RUN_CURSOR, run.started_at.isoformat())
 
     # -- phase 1 -------------------------------------------------------------------------------
 
-    async def _candidates(
-        self, run: Run, last: datetime | None
-    ) -> tuple[list[ItemRef], set[ItemRef], bool]:
+    async def _changes(self, run: Run, last: datetime | None) -> tuple[list[ItemRef], bool]:
+        """Stored titles to refresh: those carried from earlier runs, then new changes.
+
+        The change feed lists every title TMDB touched (thousands a day), most of which the
+        catalog never held: only stored titles are refreshed; new titles come from the
+        ranked lists and from users' histories.
+
+        Returns:
+            The refresh queue, oldest first, and whether the change feed was read.
+        """
+        queue = dict.fromkeys(_load_refs(await self._store.get_cursor(REFRESH_CURSOR)))
+        if last is None:
+            return list(queue), True
+        reported: set[ItemRef] = set()
+        read = True
+        for media in MediaType:
+            try:
+                run.call()
+                reported.update(await self._catalog.changed_since(media, last))
+            except SourceError as exc:
+                run.error(f"changed_since {media.value}", exc)
+                read = False
+        ordered = sorted(reported - set(queue))
+        size = self._config.batch_size
+        for start in range(0, len(ordered), size):
+            chunk = ordered[start : start + size]
+            queue.update(dict.fromkeys(r.title.ref for r in await self._store.get_titles(chunk)))
+        return list(queue), read
+
+    async def _new_candidates(self, run: Run) -> list[ItemRef]:
+        """Titles not stored yet: the ranked lists' pages, then users' histories."""
         ordered = dict.fromkeys(await self._listed(run))
-        changed: set[ItemRef] = set()
-        changes_read = True
-        if last is not None:
-            for media in MediaType:
-                try:
-                    run.call()
-                    changed.update(await self._catalog.changed_since(media, last))
-                except SourceError as exc:
-                    run.error(f"changed_since {media.value}", exc)
-                    changes_read = False
         if self._config.include_history:
-            for user_id in await self._store.user_ids():
-                ledger = Ledger.loads(await self._store.get_cursor(ledger_key(user_id)))
-                ordered.update(dict.fromkeys(sorted(ledger.seen)))
-        ordered.update(dict.fromkeys(sorted(changed)))
-        return list(ordered), changed, changes_read
+            limit = self._config.max_new_per_run
+            missing = await self._store.titles_missing_from_catalog(limit=limit)
+            ordered.update(dict.fromkeys(missing))
+        candidates = list(ordered)
+        new: list[ItemRef] = []
+        size = self._config.batch_size
+        for start in range(0, len(candidates), size):
+            chunk = candidates[start : start + size]
+            stored = {r.title.ref for r in await self._store.get_titles(chunk)}
+            run.skipped += len(stored)
+            new.extend(ref for ref in chunk if ref not in stored)
+        return new
 
     async def _listed(self, run: Run) -> list[ItemRef]:
-        """Every ref on the configured pages of the ranked lists, in list order."""
+        """Every ref on the configured pages of the ranked lists, in list order.
+
+        The pages of every list are read at once (the catalog source's rate limiter keeps
+        that polite); a list ends at its first empty or failed page.
+        """
+
+        async def page_of(which: CandidateList, media: MediaType, page: int) -> list[ItemRef]:
+            try:
+                run.call()
+                return list(await self._catalog.candidates(which, media, page=page))
+            except SourceError as exc:
+                run.error(f"candidates {which.value} {media.value} page {page}", exc)
+                return []
+
+        lists = [
+            (which, media, pages)
+            for which, pages in self._config.pages.items()
+            for media in MediaType
+        ]
+        answers = await asyncio.gather(
+            *(
+                asyncio.gather(*(page_of(w, m, n) for n in range(1, pages + 1)))
+                for w, m, pages in lists
+            )
+        )
         listed: list[ItemRef] = []
-        for which, pages in self._config.pages.items():
-            for media in MediaType:
-                for page in range(1, pages + 1):
-                    try:
-                        run.call()
-                        refs = await self._catalog.candidates(which, media, page=page)
-                    except SourceError as exc:
-                        run.error(f"candidates {which.value} {media.value} page {page}", exc)
-                        break
-                    if not refs:
-                        break
-                    listed.extend(refs)
+        for pages_read in answers:
+            for refs in pages_read:
+                if not refs:
+                    break
+                listed.extend(refs)
         return listed
 
     # -- phase 2 -------------------------------------------------------------------------------
@@ -170,48 +256,58 @@ class ContentSync:
     async def _fetch_and_store(
         self,
         run: Run,
-        candidates: Sequence[ItemRef],
-        changed: set[ItemRef],
+        refresh: Sequence[ItemRef],
+        new: Sequence[ItemRef],
         notify: ProgressCallback,
-    ) -> bool:
-        """Fetch and store what is new or changed; False if a changed title was not stored."""
-        size = self._config.batch_size
-        to_fetch: list[ItemRef] = []
-        for start in range(0, len(candidates), size):
-            chunk = candidates[start : start + size]
-            stored = {r.title.ref for r in await self._store.get_titles(chunk)}
-            for ref in chunk:
-                if ref in stored and ref not in changed:
-                    run.skipped += 1
-                else:
-                    to_fetch.append(ref)
-        deferred = to_fetch[self._config.max_new_per_run :]
-        to_fetch = to_fetch[: self._config.max_new_per_run]
-        missed = {ref for ref in deferred if ref in changed}
+    ) -> list[ItemRef]:
+        """Fetch and store refreshes first, then new titles, at most ``max_new_per_run``.
+
+        A stored title the catalog no longer knows (deleted upstream) is removed.
+
+        Returns:
+            The refreshes still to do (beyond the limit, or failed), carried to the next run.
+        """
+        limit = self._config.max_new_per_run
+        to_fetch = list(dict.fromkeys([*refresh, *new]))[:limit]
+        refreshing = set(refresh)
+        carried = [ref for ref in refresh if ref not in set(to_fetch)]
         gate = asyncio.Semaphore(self._config.concurrency)
+        gone: list[ItemRef] = []
 
         async def fetch(ref: ItemRef) -> Title | None:
             async with gate:
                 try:
                     run.call()
-                    return await self._catalog.get_title(ref)
+                    title = await self._catalog.get_title(ref)
                 except SourceError as exc:
                     run.error(f"get_title {ref}", exc)
                     run.failed += 1
-                    missed.add(ref)
+                    if ref in refreshing:
+                        carried.append(ref)
                     return None
+            if title is None:
+                run.skipped += 1
+                if ref in refreshing:
+                    gone.append(ref)
+            return title
 
+        size = self._config.batch_size
         for start in range(0, len(to_fetch), size):
             chunk = to_fetch[start : start + size]
             titles = [t for t in await asyncio.gather(*(fetch(ref) for ref in chunk)) if t]
             run.fetched += len(titles)
             old = {r.title.ref: r for r in await self._store.get_titles([t.ref for t in titles])}
-            records = [_record(title, old.get(title.ref)) for title in titles]
+            records = [
+                old[t.ref].updated(t) if t.ref in old else CatalogRecord.of(t) for t in titles
+            ]
             fresh = [r for r in records if r is not old.get(r.title.ref)]
             if fresh:
                 await self._store.put_titles(fresh)
             notify(Progress("fetch", min(start + size, len(to_fetch)), len(to_fetch)))
-        return not (missed & changed)
+        if gone:
+            await self._store.delete_titles(gone)
+            _log.info("content removed %d titles the catalog no longer has", len(gone))
+        return carried
 
     # -- phase 3 -------------------------------------------------------------------------------
 
@@ -263,7 +359,7 @@ class ContentSync:
             run.failed += len(records)
             return
         rows = [
-            (r.title.ref, r.title.text_hash(), [float(x) for x in vector])
+            (r.title.ref, r.title.text_hash(), vector)
             for r, vector in zip(records, vectors, strict=True)
         ]
         await self._store.put_embeddings(rows)
@@ -278,7 +374,7 @@ class ContentSync:
             notify(Progress("index", count, count))
 
 
-async def rebuild_index(store: StateStore, index: IndexSlot) -> int:
+async def rebuild_index(store: ContentStore, index: IndexSlot) -> int:
     """Bring a worker's index up to date with what content sync stored or published.
 
     A worker that only runs user syncs calls this at start-up (content sync updates the
@@ -296,19 +392,24 @@ async def rebuild_index(store: StateStore, index: IndexSlot) -> int:
     return len(index)
 
 
-def _record(title: Title, old: CatalogRecord | None) -> CatalogRecord:
-    """The record to store for a fetched title; ``old`` itself when nothing changed."""
-    content_hash = title.content_hash()
-    if old is not None and old.content_hash == content_hash:
-        return old
-    if old is None:
-        return CatalogRecord.of(title)
-    return CatalogRecord(title, content_hash, old.synced_hash, old.embedded_hash)
-
-
 def _needs_embedding(record: CatalogRecord) -> bool:
     return record.embedded_hash != record.title.text_hash()
 
 
 def _ignore(_progress: Progress) -> None:
     """The progress callback used when the caller passes none."""
+
+
+def _dump_refs(refs: Sequence[ItemRef]) -> str:
+    return json.dumps([ref.item_id for ref in refs])
+
+
+def _load_refs(text: str | None) -> list[ItemRef]:
+    """A stored list of refs; an unreadable one is dropped (the change feed re-reports)."""
+    if not text:
+        return []
+    try:
+        return [ItemRef.parse(item) for item in json.loads(text)]
+    except (ValueError, TypeError) as exc:
+        _log.warning("content sync dropped an unreadable refresh queue: %s", exc)
+        return []

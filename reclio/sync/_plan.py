@@ -31,6 +31,7 @@ from reclio.domain import (
     ListDiff,
     ManagedListKind,
     MediaType,
+    Rating,
     TasteProfile,
     UserState,
 )
@@ -111,15 +112,13 @@ def should_write(current_count: int, desired: Sequence[ItemRef], *, complete: bo
 def lists_fresh(state: UserState, now: datetime, max_age: timedelta) -> bool:
     """Whether the user's managed lists need no recomputation without new activity.
 
-    Fresh means: at least one list is recorded, and every recorded list was checked within
-    ``max_age``. A list whose write failed keeps its older check time; the failure also
-    keeps the activity stamp from being recorded, so the next poll recomputes anyway.
+    Fresh means the last complete computation of the picks ran within ``max_age``, whatever
+    it wrote: a computation that rightly wrote nothing (an empty answer, nothing to
+    recommend) is as fresh as one that rewrote every list. A sync that failed anywhere
+    records no computation time, so the next poll recomputes.
     """
-    if not state.lists:
-        return False
-    return all(
-        record.synced_at is not None and now - record.synced_at < max_age for record in state.lists
-    )
+    computed = state.picks_computed_at
+    return computed is not None and now - computed < max_age
 
 
 # --- the history cursor --------------------------------------------------------------------
@@ -129,20 +128,25 @@ def advance_cursor(
     cursor: datetime | None,
     attempted: Iterable[Interaction],
     confirmed: Iterable[Interaction],
+    *,
+    now: datetime | None = None,
 ) -> datetime | None:
     """The new history cursor after a push: the newest confirmed time below every failure.
 
     The cursor moves forward only to the timestamp of an interaction the recommender
     confirmed, and stays strictly before the oldest attempted interaction it did not confirm,
     so the next incremental fetch (which starts at or before the cursor) sees that one again.
+    It never passes ``now``: a view stamped in the future (a device's clock ahead) is pushed,
+    but a cursor past the sync's own clock would hide every real view made before that stamp.
 
     Args:
         cursor: The cursor before the push (``None``: nothing confirmed yet).
         attempted: Every interaction sent.
         confirmed: Those the recommender confirmed.
+        now: The sync's clock; the cursor is never later than this.
 
     Returns:
-        The new cursor; never earlier than ``cursor``.
+        The new cursor; never earlier than ``cursor`` (unless that was past ``now``).
     """
     confirmed = list(confirmed)
     done = {interaction.key for interaction in confirmed}
@@ -152,11 +156,10 @@ def advance_cursor(
         (i.at for i in confirmed if floor is None or i.at < floor),
         default=None,
     )
-    if newest is None:
-        return cursor
-    if cursor is None:
-        return newest
-    return max(cursor, newest)
+    moved = cursor if newest is None else newest if cursor is None else max(cursor, newest)
+    if now is not None and moved is not None and moved > now:
+        return now
+    return moved
 
 
 # --- the Because You Watched blend ---------------------------------------------------------
@@ -349,14 +352,6 @@ def next_sync_time(
 
 
 # --- taste ---------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class Rating:
-    """A rating in the user's ledger: the normalized value (-1..1) and when it was given."""
-
-    value: float
-    at: datetime
 
 
 def _decay(at: datetime, now: datetime, half_life: timedelta) -> float:

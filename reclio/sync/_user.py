@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Awaitable, Collection, Mapping, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import attrs
 
@@ -34,29 +34,37 @@ from reclio.domain import (
     ManagedListKind,
     MediaType,
     PlaybackProgress,
+    UserHistory,
     UserState,
 )
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import AccountLimitExceeded, LeaseHeld, SourceError, SyncError
-from reclio.ports import InteractionSource, ListSink, Recommender, StateStore, VectorIndex
+from reclio.ports import (
+    CatalogStore,
+    FeedLog,
+    HistoryStore,
+    InteractionSource,
+    LeaseStore,
+    ListSink,
+    Recommender,
+    UserStore,
+    VectorIndex,
+)
 from reclio.sync._config import UserSyncConfig
-from reclio.sync._ledger import Ledger, ledger_key
+from reclio.sync._picks import DesiredList, PickRules, PickSources, plan_picks
 from reclio.sync._plan import (
     advance_cursor,
-    blend,
     cadence_tier,
     lists_fresh,
     managed_kinds,
     next_sync_time,
     plan_list_diff,
-    recommended_picks,
-    select_picks,
     should_write,
     taste_profile,
 )
 from reclio.sync._run import Run
 
-__all__ = ["SweepReport", "UserSync"]
+__all__ = ["SweepReport", "UserSync", "UserSyncStore"]
 
 _log = logging.getLogger("reclio.sync.user")
 
@@ -75,23 +83,11 @@ _DESCRIPTIONS: Final[Mapping[ManagedListKind, str]] = {
 }
 
 
-@attrs.frozen
-class _Desired:
-    """A computed list: its picks, whether every source answered, and its anchor."""
+class UserSyncStore(UserStore, HistoryStore, FeedLog, LeaseStore, CatalogStore, Protocol):
+    """The state roles user sync uses: users, their history, the feed log, leases, titles.
 
-    refs: tuple[ItemRef, ...]
-    complete: bool = True
-    anchor: ItemRef | None = None
-
-
-@attrs.frozen
-class _Candidates:
-    """Raw candidates of one list before filtering: two ranked sources and the anchor."""
-
-    first: Sequence[ItemRef]
-    second: Sequence[ItemRef]
-    complete: bool
-    anchor: ItemRef | None = None
+    Every `reclio.ports.StateStore` is one.
+    """
 
 
 @attrs.frozen
@@ -138,7 +134,7 @@ class UserSync:
         interactions: Where activity comes from (Trakt).
         recommender: Receives interactions; answers picks and item-to-item.
         sink: Holds the managed lists.
-        store: reclio's state: users, ledgers, catalog, leases.
+        store: reclio's state: users and their histories, feed log, catalog, leases.
         index: Vector neighbours (Because You Watched, cold start); content sync fills it.
         config: Tunables.
         clock: Returns the current aware datetime.
@@ -150,7 +146,7 @@ class UserSync:
         interactions: InteractionSource,
         recommender: Recommender,
         sink: ListSink,
-        store: StateStore,
+        store: UserSyncStore,
         index: VectorIndex,
         config: UserSyncConfig | None = None,
         clock: Clock = utc_now,
@@ -163,6 +159,16 @@ class UserSync:
         self._config = config or UserSyncConfig()
         self._clock = clock
         self._owner = self._config.worker_id or f"user-sync-{uuid.uuid4().hex[:12]}"
+        config = self._config
+        self._rules = PickRules(
+            recommended_count=config.recommended_count,
+            because_watched_count=config.because_watched_count,
+            blend_weight=config.blend_weight,
+            min_recommender_results=config.min_recommender_results,
+            min_items=config.min_items,
+            continue_watching_count=config.continue_watching_count,
+            finished_progress=config.finished_progress,
+        )
 
     @property
     def config(self) -> UserSyncConfig:
@@ -281,32 +287,35 @@ class UserSync:
             return
 
         # Steps 3 and 4: fetch what changed, push it, advance the cursor.
-        ledger = Ledger.loads(await self._store.get_cursor(ledger_key(user_id)))
+        history = await self._store.get_history(user_id) or UserHistory()
         fetched = await self._fetch(run, user_id, state, changed)
         cursor = await self._push(run, state, fetched)
         if fetched.history is not None:
-            ledger = ledger.with_views(fetched.history)
+            history = history.with_views(fetched.history)
         if fetched.ratings is not None:
-            ledger = ledger.with_ratings(fetched.ratings)
+            history = history.with_ratings(fetched.ratings)
+        if fetched.watchlist is not None:
+            history = history.with_bookmarks(fetched.watchlist)
 
         # Step 5: taste, anchors, counts.
-        catalog = {r.title.ref: r for r in await self._store.get_titles(sorted(ledger.seen))}
-        state = self._derive(state, ledger, catalog, now)
+        catalog = {r.title.ref: r for r in await self._store.get_titles(sorted(history.seen))}
+        state = self._derive(state, history, catalog, now)
 
         # Steps 6 and 7: picks, then materialize by diff.
-        desired = await self._picks(run, state, ledger, fetched)
+        desired = await self._picks(run, state, history, fetched)
         state = await self._materialize(run, state, desired, now)
 
-        # Step 8: record. The stamp is kept only when everything went through, so a failure
-        # anywhere makes the next poll see "changed" and fetch again.
+        # Step 8: record state and history in one transaction. The stamp is kept only when
+        # everything went through, so a failure anywhere makes the next poll see "changed"
+        # and fetch again.
         state = attrs.evolve(
             state,
             history_cursor=cursor,
             activity=stamp if run.clean else state.activity,
             activity_moved_at=moved_at,
+            picks_computed_at=now if run.clean else state.picks_computed_at,
         )
-        await self._store.set_cursor(ledger_key(user_id), ledger.dumps())
-        await self._store.put_user(self._scheduled(state, run, now, requests))
+        await self._store.save_user(self._scheduled(state, run, now, requests), history=history)
 
     def _scheduled(self, state: UserState, run: Run, now: datetime, requests: int) -> UserState:
         policy = self._config.cadence
@@ -375,21 +384,21 @@ class UserSync:
         if fetched.incomplete:
             # Unread interactions may be older than the confirmed ones: hold the cursor.
             return state.history_cursor
-        return advance_cursor(state.history_cursor, attempted, confirmed)
+        return advance_cursor(state.history_cursor, attempted, confirmed, now=self._clock())
 
     # -- step 5 --------------------------------------------------------------------------------
 
     def _derive(
         self,
         state: UserState,
-        ledger: Ledger,
+        history: UserHistory,
         catalog: Mapping[ItemRef, CatalogRecord],
         now: datetime,
     ) -> UserState:
         genres = {ref: [g.id for g in record.title.genres] for ref, record in catalog.items()}
         taste = taste_profile(
-            ledger.views,
-            ledger.ratings,
+            history.views,
+            history.ratings,
             genres,
             now=now,
             half_life=self._config.taste_half_life,
@@ -402,14 +411,14 @@ class UserSync:
         def last_watched(media: MediaType) -> ItemRef | None:
             # Only titles the catalog knows can anchor: a feed needs the name, and vector
             # neighbours need the title's embedding. Content sync fetches the rest.
-            known = [(at, ref) for ref, at in ledger.views.items() if ref.media_type is media]
+            known = [(at, ref) for ref, at in history.views.items() if ref.media_type is media]
             known = [(at, ref) for at, ref in known if ref in catalog]
             return max(known)[1] if known else None
 
         def highest_rated(media: MediaType) -> ItemRef | None:
             rated = [
                 (rating.value, rating.at, ref)
-                for ref, rating in ledger.ratings.items()
+                for ref, rating in history.ratings.items()
                 if ref.media_type is media and ref in catalog
             ]
             return max(rated)[2] if rated else None
@@ -421,41 +430,38 @@ class UserSync:
             last_watched_show=anchor(last_watched(MediaType.TV)),
             highest_rated_movie=anchor(highest_rated(MediaType.MOVIE)),
             highest_rated_show=anchor(highest_rated(MediaType.TV)),
-            movies_watched=ledger.watched(MediaType.MOVIE),
-            shows_watched=ledger.watched(MediaType.TV),
+            movies_watched=history.watched(MediaType.MOVIE),
+            shows_watched=history.watched(MediaType.TV),
         )
 
     # -- step 6 --------------------------------------------------------------------------------
 
     async def _picks(
-        self, run: Run, state: UserState, ledger: Ledger, fetched: _Fetched
-    ) -> dict[ManagedListKind, _Desired]:
+        self, run: Run, state: UserState, history: UserHistory, fetched: _Fetched
+    ) -> dict[ManagedListKind, DesiredList]:
+        """Read every source the picks need, then let `plan_picks` decide (pure)."""
         config = self._config
-        seen = ledger.seen
-        raw: dict[ManagedListKind, _Candidates] = {}
+        seen = history.seen
+        recommended: dict[MediaType, Sequence[ItemRef] | None] = {}
+        similar: dict[MediaType, Sequence[ItemRef] | None] = {}
+        anchors: dict[MediaType, ItemRef] = {}
+        seeds: dict[MediaType, Sequence[ItemRef]] = {}
+        anchor_vectors: dict[MediaType, Sequence[ItemRef]] = {}
         for media in MediaType:
-            # Recommended: the recommender's picks, topped up on a cold start.
-            recommended = await _attempt(
+            recommended[media] = await _attempt(
                 run,
                 "recommend",
                 self._recommender.recommend(
                     state.user_id, media_type=media, count=config.recommended_count + _MARGIN
                 ),
             )
-            if recommended is not None:
-                neighbours: list[ItemRef] = []
-                own = select_picks(recommended, limit=config.recommended_count, exclude=seen)
-                seed = state.highest_rated(media)
-                if len(own) < config.min_recommender_results and seed is not None:
-                    neighbours = self._nearest(seed.ref, media, config.recommended_count, seen)
-                raw[ManagedListKind.recommended(media)] = _Candidates(
-                    recommended, neighbours, complete=True
-                )
-
-            # Because You Watched: item-to-item blended with vector neighbours of the anchor.
+            seed = state.highest_rated(media)
+            if seed is not None:  # cold start's source: needs no recommender
+                seeds[media] = self._nearest(seed.ref, media, config.recommended_count, seen)
             anchor = state.last_watched(media)
             if anchor is not None:
-                similar = await _attempt(
+                anchors[media] = anchor.ref
+                similar[media] = await _attempt(
                     run,
                     "similar",
                     self._recommender.similar(
@@ -465,57 +471,24 @@ class UserSync:
                         target_user=state.user_id,
                     ),
                 )
-                vectors = self._nearest(anchor.ref, media, config.because_watched_count, seen)
-                primary = list(similar) if similar is not None else []
-                raw[ManagedListKind.because_watched(media)] = _Candidates(
-                    primary, vectors, complete=similar is not None, anchor=anchor.ref
+                anchor_vectors[media] = self._nearest(
+                    anchor.ref, media, config.because_watched_count, seen
                 )
-
-        genres = await self._genres_for_exclusion(state, raw)
-        desired: dict[ManagedListKind, _Desired] = {}
-        for kind, candidates in raw.items():
-            first, second, anchor_ref = candidates.first, candidates.second, candidates.anchor
-            media = _MEDIA[kind]
-            blocked = state.preferences.excluded_genres(media)
-
-            def usable(refs: Sequence[ItemRef], media: MediaType = media) -> list[ItemRef]:
-                return list(
-                    select_picks(
-                        refs,
-                        limit=len(refs),
-                        media_type=media,
-                        excluded_genres=blocked,  # noqa: B023 - used within the iteration
-                        genres=genres,
-                    )
-                )
-
-            if anchor_ref is None:
-                refs = recommended_picks(
-                    usable(first),
-                    usable(second),
-                    limit=config.recommended_count,
-                    min_results=config.min_recommender_results,
-                    exclude=seen,
-                )
-            else:
-                refs = blend(
-                    usable(first),
-                    usable(second),
-                    size=config.because_watched_count,
-                    weight=config.blend_weight,
-                    exclude=seen | {anchor_ref},
-                ).items
-            desired[kind] = _Desired(refs, complete=candidates.complete, anchor=anchor_ref)
-
-        if fetched.playback is not None:
-            paused = sorted(fetched.playback, key=lambda p: (p.paused_at, p.ref), reverse=True)
-            desired[ManagedListKind.CONTINUE_WATCHING] = _Desired(
-                select_picks(
-                    (p.ref for p in paused if p.progress < config.finished_progress),
-                    limit=config.continue_watching_count,
-                )
-            )
-        return desired
+        sources = PickSources(
+            recommended=recommended,
+            similar=similar,
+            anchors=anchors,
+            seed_neighbours=seeds,
+            anchor_neighbours=anchor_vectors,
+            playback=fetched.playback,
+        )
+        genres = await self._genres_for_exclusion(state, sources.candidates())
+        return plan_picks(
+            attrs.evolve(sources, genres=genres),
+            seen=seen,
+            preferences=state.preferences,
+            rules=self._rules,
+        )
 
     def _nearest(
         self, ref: ItemRef, media: MediaType, count: int, seen: Collection[ItemRef]
@@ -524,13 +497,12 @@ class UserSync:
         return [hit for hit, _score in hits]
 
     async def _genres_for_exclusion(
-        self, state: UserState, raw: Mapping[ManagedListKind, _Candidates]
+        self, state: UserState, candidates: Collection[ItemRef]
     ) -> dict[ItemRef, list[int]]:
         prefs = state.preferences
         if not prefs.excluded_movie_genres and not prefs.excluded_show_genres:
             return {}
-        refs = sorted({ref for c in raw.values() for ref in (*c.first, *c.second)})
-        records = await self._store.get_titles(refs)
+        records = await self._store.get_titles(sorted(candidates))
         return {r.title.ref: [g.id for g in r.title.genres] for r in records}
 
     # -- step 7 --------------------------------------------------------------------------------
@@ -539,7 +511,7 @@ class UserSync:
         self,
         run: Run,
         state: UserState,
-        desired: Mapping[ManagedListKind, _Desired],
+        desired: Mapping[ManagedListKind, DesiredList],
         now: datetime,
     ) -> UserState:
         user_id = state.user_id
@@ -570,7 +542,7 @@ class UserSync:
         run: Run,
         state: UserState,
         kind: ManagedListKind,
-        desired: _Desired,
+        desired: DesiredList,
         *,
         max_items: int,
         now: datetime,
@@ -588,9 +560,9 @@ class UserSync:
             run.error(f"ensure_list {kind.list_name!r}", exc)
             return state
         except SourceError as exc:
+            # A failed read changes nothing on the list: its record still says whether the
+            # last write succeeded (the same rule as a failed limits read).
             run.error(f"read list {kind.list_name!r}", exc)
-            if record is not None:
-                state = state.with_list(attrs.evolve(record, synced_ok=False))
             return state
         refs = desired.refs[:max_items]
         if record is None or record.list_id != handle.list_id:

@@ -32,6 +32,8 @@ from reclio.ports import (
     ListSink,
     Recommender,
     StateStore,
+    SupportsAclose,
+    SupportsPing,
 )
 
 if TYPE_CHECKING:
@@ -49,9 +51,12 @@ if TYPE_CHECKING:
         ListDiff,
         ListHandle,
         MediaType,
+        OAuthToken,
         PlaybackProgress,
         Title,
+        UserHistory,
         UserState,
+        Vector,
         WriteResult,
     )
 
@@ -272,11 +277,27 @@ class FlakyListSink(ListSink):
 
 
 class FlakyStateStore(StateStore):
-    """A ``StateStore`` that fails on plan (operations ``store.*``)."""
+    """A ``StateStore`` that fails on plan (operations ``store.*``, e.g. ``store.save_user``).
+
+    It also pings (``store.ping``) and closes (``store.aclose``) through to the wrapped
+    store, when that store can.
+    """
 
     def __init__(self, inner: StateStore, plan: FaultPlan) -> None:
         self.inner = inner
         self.plan = plan
+
+    async def ping(self) -> None:  # noqa: D102
+        self.plan.check("store.ping")
+        if isinstance(self.inner, SupportsPing):
+            await self.inner.ping()
+
+    async def aclose(self) -> None:  # noqa: D102
+        self.plan.check("store.aclose")
+        if isinstance(self.inner, SupportsAclose):
+            await self.inner.aclose()
+
+    # -- users
 
     async def get_user(self, user_id: str) -> UserState | None:  # noqa: D102
         self.plan.check("store.get_user")
@@ -294,13 +315,56 @@ class FlakyStateStore(StateStore):
         self.plan.check("store.due_users")
         return await self.inner.due_users(now)
 
-    async def record_feed_request(self, user_id: str, at: datetime) -> None:  # noqa: D102
-        self.plan.check("store.record_feed_request")
-        await self.inner.record_feed_request(user_id, at)
+    async def delete_user(self, user_id: str) -> bool:  # noqa: D102
+        self.plan.check("store.delete_user")
+        return await self.inner.delete_user(user_id)
+
+    # -- history
+
+    async def get_history(self, user_id: str) -> UserHistory | None:  # noqa: D102
+        self.plan.check("store.get_history")
+        return await self.inner.get_history(user_id)
+
+    async def save_user(  # noqa: D102
+        self, state: UserState, *, history: UserHistory | None = None
+    ) -> None:
+        self.plan.check("store.save_user")
+        await self.inner.save_user(state, history=history)
+
+    async def iter_interactions(  # noqa: D102
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[Sequence[Interaction]]:
+        self.plan.check("store.iter_interactions")
+        async for batch in self.inner.iter_interactions(batch_size=batch_size):
+            yield batch
+
+    # -- credentials
+
+    async def get_token(self, user_id: str, service: str) -> OAuthToken | None:  # noqa: D102
+        self.plan.check("store.get_token")
+        return await self.inner.get_token(user_id, service)
+
+    async def put_token(self, user_id: str, service: str, token: OAuthToken) -> None:  # noqa: D102
+        self.plan.check("store.put_token")
+        await self.inner.put_token(user_id, service, token)
+
+    async def delete_token(self, user_id: str, service: str) -> None:  # noqa: D102
+        self.plan.check("store.delete_token")
+        await self.inner.delete_token(user_id, service)
+
+    # -- feed log
+
+    async def record_feed_requests(  # noqa: D102
+        self, requests: Sequence[tuple[str, datetime]]
+    ) -> None:
+        self.plan.check("store.record_feed_requests")
+        await self.inner.record_feed_requests(requests)
 
     async def feed_requests_since(self, user_id: str, since: datetime) -> int:  # noqa: D102
         self.plan.check("store.feed_requests_since")
         return await self.inner.feed_requests_since(user_id, since)
+
+    # -- leases and cursors
 
     async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:  # noqa: D102
         self.plan.check("store.acquire_lease")
@@ -318,6 +382,8 @@ class FlakyStateStore(StateStore):
         self.plan.check("store.set_cursor")
         await self.inner.set_cursor(name, value)
 
+    # -- catalog
+
     async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:  # noqa: D102
         self.plan.check("store.get_titles")
         return await self.inner.get_titles(refs)
@@ -325,6 +391,10 @@ class FlakyStateStore(StateStore):
     async def put_titles(self, records: Sequence[CatalogRecord]) -> None:  # noqa: D102
         self.plan.check("store.put_titles")
         await self.inner.put_titles(records)
+
+    async def delete_titles(self, refs: Collection[ItemRef]) -> None:  # noqa: D102
+        self.plan.check("store.delete_titles")
+        await self.inner.delete_titles(refs)
 
     async def iter_titles(  # noqa: D102
         self, *, batch_size: int = 500
@@ -337,15 +407,21 @@ class FlakyStateStore(StateStore):
         self.plan.check("store.mark_synced")
         await self.inner.mark_synced(confirmed)
 
+    async def titles_missing_from_catalog(self, *, limit: int) -> Sequence[ItemRef]:  # noqa: D102
+        self.plan.check("store.titles_missing_from_catalog")
+        return await self.inner.titles_missing_from_catalog(limit=limit)
+
+    # -- embeddings
+
     async def put_embeddings(  # noqa: D102
-        self, rows: Sequence[tuple[ItemRef, str, Sequence[float]]]
+        self, rows: Sequence[tuple[ItemRef, str, Vector]]
     ) -> None:
         self.plan.check("store.put_embeddings")
         await self.inner.put_embeddings(rows)
 
     async def iter_embeddings(  # noqa: D102
         self, *, batch_size: int = 1000
-    ) -> AsyncIterator[Sequence[tuple[ItemRef, Sequence[float]]]]:
+    ) -> AsyncIterator[Sequence[tuple[ItemRef, Vector]]]:
         self.plan.check("store.iter_embeddings")
         async for batch in self.inner.iter_embeddings(batch_size=batch_size):
             yield batch

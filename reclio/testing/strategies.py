@@ -13,7 +13,7 @@ Stability: testing (may change between minor versions).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
@@ -34,13 +34,16 @@ from reclio.domain import (
     ManagedList,
     ManagedListKind,
     MediaType,
+    OAuthToken,
     Outcome,
     PlaybackProgress,
     Preferences,
+    Rating,
     TasteProfile,
     Title,
     TmdbQuerySource,
     TraktListSource,
+    UserHistory,
     UserState,
 )
 from reclio.errors import (
@@ -61,16 +64,19 @@ __all__ = [
     "interactions",
     "item_refs",
     "managed_lists",
+    "oauth_tokens",
     "preferences",
     "source_errors",
     "taste_profiles",
     "titles",
+    "user_histories",
     "user_ids",
     "user_states",
 ]
 
 _chars = st.characters(codec="utf-8")
 _text = st.text(_chars, max_size=40)
+_names = st.text(_chars, min_size=1, max_size=40).filter(str.strip)  # never blank
 
 
 def timestamps() -> st.SearchStrategy[datetime]:
@@ -104,7 +110,7 @@ def titles() -> st.SearchStrategy[Title]:
     return st.builds(
         Title,
         ref=item_refs(),
-        title=_text,
+        title=_names,
         overview=_text,
         genres=st.lists(genres(), max_size=4, unique=True).map(tuple),
         year=st.none() | st.integers(1880, 2040),
@@ -124,6 +130,30 @@ def interactions(user_id: str | None = None) -> st.SearchStrategy[Interaction]:
     ratings = st.builds(Interaction.rating, users, item_refs(), st.integers(1, 10), timestamps())
     bookmarks = st.builds(Interaction.bookmark, users, item_refs(), timestamps())
     return st.one_of(views, ratings, bookmarks)
+
+
+def user_histories() -> st.SearchStrategy[UserHistory]:
+    """Compact histories: any views, current ratings and watchlist, overlapping or not."""
+    ratings = st.builds(Rating, st.integers(1, 10).map(lambda r: (r - 5.5) / 4.5), timestamps())
+    return st.builds(
+        UserHistory,
+        views=st.dictionaries(item_refs(), timestamps(), max_size=12),
+        ratings=st.dictionaries(item_refs(), ratings, max_size=8),
+        bookmarks=st.dictionaries(item_refs(), timestamps(), max_size=6),
+    )
+
+
+def oauth_tokens() -> st.SearchStrategy[OAuthToken]:
+    """OAuth token pairs with any lifetime and scope."""
+    secrets = st.text(_chars, min_size=1, max_size=64)
+    return st.builds(
+        OAuthToken,
+        access_token=secrets,
+        refresh_token=secrets,
+        created_at=timestamps(),
+        expires_in=st.timedeltas(min_value=timedelta(seconds=1), max_value=timedelta(days=400)),
+        scope=st.sampled_from(["public", "private", "public private"]),
+    )
 
 
 def playback() -> st.SearchStrategy[PlaybackProgress]:
@@ -174,7 +204,7 @@ def taste_profiles() -> st.SearchStrategy[TasteProfile]:
 
 def anchors(media_type: MediaType | None = None) -> st.SearchStrategy[Anchor]:
     """Anchors (a title with its name)."""
-    return st.builds(Anchor, item_refs(media_type), _text)
+    return st.builds(Anchor, item_refs(media_type), _names)
 
 
 def managed_lists(kind: ManagedListKind | None = None) -> st.SearchStrategy[ManagedList]:
@@ -212,6 +242,7 @@ def user_states(user_id: str | None = None) -> st.SearchStrategy[UserState]:
         cadence=st.sampled_from(CadenceTier),
         next_sync_at=maybe_time,
         last_sync_at=maybe_time,
+        picks_computed_at=maybe_time,
     )
 
 

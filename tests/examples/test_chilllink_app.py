@@ -14,9 +14,12 @@ from reclio import chilllink
 from reclio.adapters.memory import InMemoryStateStore
 from reclio.domain import Anchor, ItemRef, UserState
 from reclio.errors import SourceUnavailable
+from reclio.testing.faults import FaultPlan, FlakyStateStore
 
 pytest.importorskip("starlette")
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from starlette.applications import Starlette
+
 from examples.chilllink_app import create_app
 
 pytestmark = pytest.mark.anyio
@@ -28,8 +31,17 @@ def store() -> InMemoryStateStore:
 
 
 @pytest.fixture
-async def client(store: InMemoryStateStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(store)
+def plan() -> FaultPlan:
+    return FaultPlan()
+
+
+@pytest.fixture
+def app(store: InMemoryStateStore, plan: FaultPlan) -> Starlette:
+    return create_app(FlakyStateStore(store, plan))
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app") as http,
@@ -43,9 +55,7 @@ async def test_manifest(client: httpx.AsyncClient) -> None:
     assert body["supported_endpoints"]["feeds"] == "/feeds"
 
 
-async def test_feeds_for_a_known_user(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_feeds_for_a_known_user(store: InMemoryStateStore, client: httpx.AsyncClient) -> None:
     """/feeds returns the user's ten feeds, with the Because You Watched anchor in the id."""
     anchor = Anchor(ItemRef.movie(603), "The Matrix")
     await store.put_user(UserState("u1", last_watched_movie=anchor))
@@ -69,44 +79,47 @@ async def test_odd_requests_still_get_ten_feeds(
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_broken_store_is_not_a_5xx(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_broken_store_is_not_a_5xx(plan: FaultPlan, client: httpx.AsyncClient) -> None:
     """A store failure is served by the non-personal layout with status 200."""
     error = SourceUnavailable("down", service="memory", operation="get_user")
-    store.inject_failure(error, operation="get_user")
+    plan.fail("store.get_user", error)
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_healthz_follows_the_store(
-    store: InMemoryStateStore, client: httpx.AsyncClient
-) -> None:
+async def test_healthz_follows_the_store(plan: FaultPlan, client: httpx.AsyncClient) -> None:
     """/healthz is 200 while the store answers its ping, 503 when it does not."""
     assert (await client.get("/healthz")).json() == {"status": "ok"}
     error = SourceUnavailable("down", service="memory", operation="ping")
-    store.inject_failure(error, operation="ping")
+    plan.fail("store.ping", error)
     response = await client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["status"] == "degraded"
 
 
 async def test_feed_requests_are_counted(
-    store: InMemoryStateStore, client: httpx.AsyncClient
+    store: InMemoryStateStore, app: Starlette, client: httpx.AsyncClient
 ) -> None:
-    """Each /feeds request is counted for the user (it drives the sync cadence)."""
+    """Each /feeds request of a known user is counted (it drives the sync cadence), in
+    memory first and then in one batch; requests for unknown ids make no rows."""
+    await store.put_user(UserState("u1"))
     for _ in range(3):
         await client.get("/feeds", params={"user_id": "u1"})
+    for n in range(5):
+        await client.get("/feeds", params={"user_id": f"random-{n}"})
     since = datetime.now(UTC) - timedelta(minutes=1)
+    assert await store.feed_requests_since("u1", since) == 0  # nothing written per request
+    assert await app.state.runtime.feed_requests.flush() == 3
     assert await store.feed_requests_since("u1", since) == 3
+    assert await store.feed_requests_since("random-0", since) == 0
 
 
 async def test_a_bug_behind_feeds_is_not_a_5xx(
-    store: InMemoryStateStore, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    plan: FaultPlan, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     """Even a non-SourceError (a bug) is logged and answered with the non-personal layout."""
-    store.inject_failure(RuntimeError("bug"), operation="get_user")  # type: ignore[arg-type]
+    plan.fail("store.get_user", RuntimeError("bug"))
     response = await client.get("/feeds", params={"user_id": "u"})
     assert response.status_code == 200
     assert len(chilllink.loads(response.text).feeds) == 10

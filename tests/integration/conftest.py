@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import attrs
 import pytest
 
+from reclio import bootstrap
 from reclio.adapters.local import LocalRecommender, LocalRecommenderConfig
 from reclio.adapters.memory import (
     ExactVectorIndex,
@@ -23,6 +24,7 @@ from reclio.adapters.memory import (
     InMemoryListSink,
     InMemoryStateStore,
 )
+from reclio.config import ReclioConfig
 from reclio.domain import (
     Genre,
     Interaction,
@@ -234,28 +236,33 @@ def make_world() -> WorldFactory:
         )
         sink = InMemoryListSink()
         store = store or InMemoryStateStore(clock=clock)
-        slot = IndexSlot(ExactVectorIndex)
-        flaky_store = FlakyStateStore(store, plan)
-        flaky_recommender = FlakyRecommender(recorder, plan)
-        content = ContentSync(
+        # The graph comes from the composition root, with every adapter overridden.
+        runtime = bootstrap.build(
+            ReclioConfig.embedded_default(),
+            store=FlakyStateStore(store, plan),
             catalog=FlakyCatalogSource(catalog, plan),
-            recommender=flaky_recommender,
-            embedder=FlakyEmbedder(HashingEmbedder(64), plan),
-            store=flaky_store,
-            index=slot,
-            config=content_config or ContentSyncConfig(batch_size=16, worker_id="content"),
-            clock=clock,
-        )
-        user_sync = UserSync(
             interactions=FlakyInteractionSource(source, plan),
-            recommender=flaky_recommender,
+            recommender=FlakyRecommender(recorder, plan),
             sink=FlakyListSink(sink, plan),
-            store=flaky_store,
-            index=slot,
-            config=user_config
-            or UserSyncConfig(recommended_count=12, because_watched_count=10, worker_id="worker"),
+            embedder=FlakyEmbedder(HashingEmbedder(64), plan),
+            index=ExactVectorIndex,
             clock=clock,
+            content_sync=content_config or ContentSyncConfig(batch_size=16, worker_id="content"),
+            user_sync=user_config
+            or UserSyncConfig(recommended_count=12, because_watched_count=10, worker_id="worker"),
         )
-        return World(clock, plan, catalog, source, recorder, sink, store, slot, content, user_sync)
+        jobs = runtime.jobs
+        return World(
+            clock,
+            plan,
+            catalog,
+            source,
+            recorder,
+            sink,
+            store,
+            jobs.index,
+            jobs.content_sync,
+            jobs.user_sync,
+        )
 
     return build

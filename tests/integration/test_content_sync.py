@@ -172,6 +172,34 @@ async def test_titles_in_histories_missing_from_the_catalog_are_fetched(make_wor
 
 
 @pytest.mark.anyio
+async def test_missing_titles_come_from_one_store_query_within_the_run_limit(make_world):
+    """Content sync asks the store once for titles histories name, a run's worth at a time."""
+    world = make_world(content_config=ContentSyncConfig(batch_size=16, max_new_per_run=3))
+    hidden = [Title(ItemRef.movie(n), f"Hidden {n}", "", [Genre(18, "Drama")]) for n in (901, 902)]
+    for title in hidden:
+        world.catalog.add_title(title)
+        world.source.add_view("user0", title.ref, world.clock.now)
+    for which in CandidateList:
+        for media in MediaType:
+            world.catalog.set_candidates(which, media, [])
+    await world.users.sync("user0")
+    history = await world.store.get_history("user0")
+    assert history is not None
+    wanted = sorted(history.refs)  # views, ratings and the watchlist
+    assert {t.ref for t in hidden} <= set(wanted)
+
+    world.plan.calls.clear()
+    await world.content.run()
+    assert world.plan.count("store.titles_missing_from_catalog") == 1
+    assert world.plan.count("store.user_ids") == 0
+    assert set(await records(world)) == set(wanted[:3])
+    for _ in range(len(wanted) // 3):
+        await world.content.run()
+    assert set(await records(world)) >= set(wanted)
+    assert await world.store.titles_missing_from_catalog(limit=10) == []
+
+
+@pytest.mark.anyio
 async def test_catalog_failures_are_reported_and_retried(make_world):
     """A failed title fetch is counted; the title is fetched by the next run."""
     world = make_world()
@@ -224,3 +252,64 @@ async def test_a_new_worker_rebuilds_its_index_from_the_store(make_world):
     assert await rebuild_index(world.store, slot) == 100
     ref = ItemRef.movie(4)
     assert slot.nearest(ref, k=5) == world.slot.nearest(ref, k=5)
+
+
+@pytest.mark.anyio
+async def test_a_change_flood_never_stalls_the_cursor_and_every_stored_change_lands(make_world):
+    """The change feed reports far more than the per-run limit (most of it titles the catalog
+    never held): the cursor advances every run, unknown titles are never fetched, and every
+    changed stored title is refreshed within ceil(changes / limit) runs."""
+    limit = 10
+    world = make_world(content_config=ContentSyncConfig(batch_size=16, max_new_per_run=limit))
+    for which in CandidateList:
+        for media in MediaType:
+            held = [t.ref for t in world.catalog.titles if t.ref.media_type is media]
+            world.catalog.set_candidates(which, media, held)
+    for _ in range(10):  # 100 titles at most 10 a run
+        await world.content.run()
+    stored = await records(world)
+    assert len(stored) == 100
+    world.clock.advance(timedelta(hours=1))
+
+    changed = sorted(stored)[:25]
+    for ref in changed:
+        world.catalog.add_title(attrs.evolve(stored[ref].title, popularity=12345.0))
+    template = stored[changed[0]].title
+    for n in range(2000):  # the flood: titles reclio never held
+        world.catalog.add_title(attrs.evolve(template, ref=ItemRef.movie(50_000 + n)))
+    world.clock.advance(timedelta(hours=1))
+    world.plan.calls.clear()
+
+    cursors = []
+    for _ in range(-(-len(changed) // limit)):  # ceil(25 / 10) = 3 runs
+        await world.content.run()
+        cursors.append(await world.store.get_cursor("content:last_run"))
+        world.clock.advance(timedelta(minutes=5))
+
+    assert len(set(cursors)) == len(cursors)  # it moved every run
+    after = await records(world)
+    assert all(after[ref].title.popularity == 12345.0 for ref in changed)
+    assert all(world.recorder.items[ref].popularity == 12345.0 for ref in changed)
+    assert world.plan.count("catalog.get_title") == len(changed)
+    assert len(after) == 100, "no flood title was stored"
+
+
+@pytest.mark.anyio
+async def test_a_title_deleted_upstream_is_removed_not_retried(make_world):
+    """A stored title that changed and then 404s (deleted on TMDB) leaves the catalog."""
+    world = make_world()
+    await world.content.run()
+    world.clock.advance(timedelta(hours=1))
+    gone = ItemRef.movie(1)
+    world.catalog.add_title(attrs.evolve(world.catalog.titles[0], popularity=1.0))
+    world.clock.advance(timedelta(hours=1))
+    # Deleted after it was reported as changed.
+    world.catalog._titles.pop(gone)
+    world.plan.calls.clear()
+
+    await world.content.run()
+    await world.content.run()
+
+    stored = await records(world)
+    assert gone not in stored
+    assert world.plan.count("catalog.get_title") == 1

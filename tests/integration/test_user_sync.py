@@ -82,6 +82,48 @@ async def test_first_sync_pushes_history_and_writes_every_list(make_world):
 
 
 @pytest.mark.anyio
+async def test_history_keeps_views_ratings_and_the_watchlist(make_world):
+    """The user's history in the store: newest view per title, ratings, watchlist; one write."""
+    world = make_world()
+    await world.content.run()
+    world.plan.calls.clear()
+    await world.users.sync("user0")
+
+    history = await world.store.get_history("user0")
+    assert history is not None
+    views = {}
+    for view in await world.source.history("user0"):
+        views[view.ref] = max(view.at, views.get(view.ref, view.at))
+    assert dict(history.views) == views
+    assert {r: (v.value, v.at) for r, v in history.ratings.items()} == {
+        i.ref: (i.value, i.at) for i in await world.source.ratings("user0")
+    }
+    assert dict(history.bookmarks) == {i.ref: i.at for i in await world.source.watchlist("user0")}
+    assert len(history.bookmarks) == 1
+    # State and history are recorded together, and nothing goes to the cursors any more.
+    assert world.plan.count("store.save_user") == 1
+    assert world.plan.count("store.set_cursor") == 0
+    assert await world.store.get_cursor("ledger:user0") is None
+
+
+@pytest.mark.anyio
+async def test_watchlist_changes_replace_the_bookmarks(make_world):
+    """A title taken off the watchlist leaves the history; a new one joins it."""
+    world = make_world()
+    await ready(world, ["user0"])
+    before = await world.store.get_history("user0")
+    assert before is not None
+    (old,) = before.bookmarks
+    world.clock.advance(timedelta(hours=2))
+    world.source.remove_bookmark("user0", old)
+    world.source.add_bookmark("user0", ItemRef.tv(3), world.clock.now)
+    await world.users.sync("user0")
+    history = await world.store.get_history("user0")
+    assert history is not None
+    assert dict(history.bookmarks) == {ItemRef.tv(3): world.clock.now}
+
+
+@pytest.mark.anyio
 async def test_watched_titles_are_never_picked(make_world):
     """No list but Continue Watching holds a title the user watched or rated."""
     world = make_world()
@@ -412,7 +454,7 @@ async def test_store_failure_is_a_sync_error_and_records_nothing(make_world):
     """Without the store nothing is recorded; the error carries the report."""
     world = make_world()
     await world.content.run()
-    world.plan.fail("store.put_user", DOWN)
+    world.plan.fail("store.save_user", DOWN)
     with pytest.raises(SyncError) as caught:
         await world.users.sync("user0")
     assert caught.value.report.pushed > 0
@@ -425,8 +467,9 @@ async def test_cadence_follows_feed_requests_and_real_activity(make_world):
     """Many feed requests make a user hot; Trakt activity a month old makes them dormant."""
     world = make_world()
     await ready(world)
-    for n in range(14):
-        await world.store.record_feed_request("user0", world.clock.now - timedelta(hours=n))
+    await world.store.record_feed_requests(
+        [("user0", world.clock.now - timedelta(hours=n)) for n in range(14)]
+    )
     await world.users.sync("user0")
     state = await world.state("user0")
     assert state.cadence is CadenceTier.HOT
@@ -522,7 +565,7 @@ async def test_sweep_skips_a_user_whose_lease_is_held(make_world):
 
 @pytest.mark.anyio
 async def test_runs_on_the_sqlite_store(make_world, tmp_path):
-    """The embedded default's store: state, ledger and lists survive a reopened file."""
+    """The embedded default's store: state, history and lists survive a reopened file."""
     path = tmp_path / "state.db"
     world = make_world(store=SqliteStateStore(path))
     await ready(world, ["user0", "user1"])
@@ -540,3 +583,98 @@ async def test_runs_on_the_sqlite_store(make_world, tmp_path):
         assert record.synced_ok
     await reopened.aclose()
     await world.store.aclose()
+
+
+@pytest.mark.anyio
+async def test_a_future_dated_view_never_hides_later_views(make_world):
+    """A view stamped 3 days ahead (a skewed device clock) is pushed, but the cursor stays at
+    the sync's clock, so a real view an hour later is still read by the next sync."""
+    world = make_world()
+    await ready(world)
+    future = world.source.add_view("user0", ItemRef.movie(1), world.clock.now + timedelta(days=3))
+    world.clock.advance(timedelta(minutes=1))
+    await world.users.sync("user0")
+    state = await world.state("user0")
+    assert future.key in world.recorder.confirmed
+    assert state.history_cursor is not None
+    assert state.history_cursor <= world.clock.now
+
+    world.clock.advance(timedelta(hours=1))
+    later = world.source.add_view("user0", ItemRef.movie(2), world.clock.now)
+    await world.users.sync("user0")
+    assert later.key in world.recorder.confirmed
+
+
+@pytest.mark.anyio
+async def test_an_empty_recompute_still_makes_the_user_fresh(make_world):
+    """After a recompute that found nothing for one media type (or nothing at all), an
+    unchanged user costs exactly one interaction-source call again."""
+    world = make_world()
+    await ready(world)
+    world.recorder.cap_recommend = 0
+    world.slot.build([])
+    world.clock.advance(timedelta(days=2))  # the lists are due a periodic recompute
+    await world.users.sync("user0")
+    world.clock.advance(timedelta(hours=1))
+    world.plan.calls.clear()
+
+    report = await world.users.sync("user0")
+
+    assert world.plan.count("interactions.*") == 1
+    assert world.plan.count("recommender.*") == 0
+    assert world.plan.count("sink.*") == 0
+    assert report.api_calls == 1
+
+
+@pytest.mark.anyio
+async def test_a_user_with_nothing_to_recommend_costs_one_call(make_world):
+    """No lists at all (nothing to recommend): the next unchanged poll is still one call."""
+    world = make_world()
+    await world.content.run()
+    world.recorder.cap_recommend = 0
+    world.slot.build([])
+    world.source.set_playback("user1", PlaybackProgress(ItemRef.movie(9), 99.0, world.clock.now))
+    await world.users.sync("user1")
+    state = await world.state("user1")
+    world.plan.calls.clear()
+
+    await world.users.sync("user1")
+
+    assert world.plan.count("interactions.*") == 1, world.plan.calls
+    assert world.plan.count("recommender.*") == 0
+    assert state.picks_computed_at is not None
+
+
+@pytest.mark.anyio
+async def test_a_failed_read_of_a_list_keeps_its_record_as_the_last_write_left_it(make_world):
+    """A failed limits read and a failed items read follow one rule: a record says whether
+    the last write succeeded, so a read that failed changes nothing in it."""
+    world = make_world()
+    await ready(world)
+    before = (await world.state("user0")).lists
+    for operation in ("sink.limits", "sink.items"):
+        world.plan.fail(operation, DOWN, times=None)
+        report = await world.users.sync("user0", force=True)
+        world.plan.clear()
+        assert not report.ok
+        after = (await world.state("user0")).lists
+        assert {(r.kind, r.list_id, r.synced_ok, r.item_count) for r in after} == {
+            (r.kind, r.list_id, r.synced_ok, r.item_count) for r in before
+        }, operation
+
+
+@pytest.mark.anyio
+async def test_cold_start_needs_no_recommender_for_a_new_user(make_world):
+    """The recommender is down for a brand-new user: Recommended still comes from the vector
+    neighbours of their highest-rated title."""
+    world = make_world()
+    await world.content.run()
+    world.plan.fail("recommender.recommend", DOWN, times=None)
+    await world.users.sync("user0")
+    state = await world.state("user0")
+    assert state.highest_rated_movie is not None
+    picks = await world.list_items("user0", ManagedListKind.RECOMMENDED_MOVIES)
+    assert len(picks) >= 5
+    record = state.managed_list(ManagedListKind.RECOMMENDED_MOVIES)
+    assert record is not None
+    assert record.synced_ok

@@ -62,6 +62,8 @@ def test_provenance_never_reaches_the_wire(response: FeedsResponse) -> None:
                     "content_type": "movies"}]},
         {"feeds": [{"id": "x", "title": "X", "source": "trakt_list", "source_metadata": {"id": 1},
                     "content_type": "books"}]},
+        {"feeds": [{"id": "x", "title": "X", "source": "trakt_list", "source_metadata": {"id": 0},
+                    "content_type": "movies"}]},
     ],
 )
 def test_malformed_bodies_raise_value_error(body: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import attrs
@@ -9,21 +10,32 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reclio import chilllink
 from reclio.domain import (
     ActivityStamp,
+    Anchor,
+    Attempt,
+    ContentType,
+    Feed,
+    FeedsResponse,
     Genre,
     GenreScore,
     Interaction,
     InteractionKind,
     ItemRef,
+    ListHandle,
     ManagedList,
     ManagedListKind,
     MediaType,
+    Outcome,
     Preferences,
     TasteProfile,
     Title,
+    TmdbQuerySource,
+    TraktListSource,
     UserState,
     normalize_rating,
+    valid_text,
 )
 from reclio.testing import strategies as rst
 
@@ -110,6 +122,24 @@ def test_taste_profile_is_ranked() -> None:
     assert [s.genre_id for s in taste.genres(MediaType.MOVIE)] == [28, 12, 18]
 
 
+def test_taste_profile_holds_each_genre_once() -> None:
+    """A genre scored twice keeps its best score: a profile never repeats a genre."""
+    scores = [GenreScore(878, 0.4), GenreScore(28, 0.5), GenreScore(878, 1.0)]
+    taste = TasteProfile(movie_genres=scores, show_genres=[GenreScore(18, 0.3)] * 2)
+    assert taste.movie_genres == (GenreScore(878, 1.0), GenreScore(28, 0.5))
+    assert taste.show_genres == (GenreScore(18, 0.3),)
+
+
+@given(st.lists(st.builds(GenreScore, st.sampled_from([18, 28, 35]), st.floats(0, 1))))
+def test_taste_profile_keeps_the_best_score_per_genre(scores: list[GenreScore]) -> None:
+    """Whatever the input order, each genre appears once, with its highest score."""
+    ranked = TasteProfile(movie_genres=scores).genres(MediaType.MOVIE)
+    genres = {s.genre_id for s in scores}
+    best = {g: max(s.score for s in scores if s.genre_id == g) for g in genres}
+    assert {s.genre_id: s.score for s in ranked} == best
+    assert len(ranked) == len(best)
+
+
 def test_one_managed_list_per_kind() -> None:
     """A state cannot hold two records of one managed list."""
     record = ManagedList(ManagedListKind.RECOMMENDED_MOVIES, 1)
@@ -165,3 +195,118 @@ def test_user_state_refuses_naive_datetimes(field: str) -> None:
     """Every stored instant is timezone-aware, so every store compares them alike."""
     with pytest.raises(ValueError, match="timezone-aware"):
         UserState("u", **{field: datetime(2026, 1, 1)})  # noqa: DTZ001
+
+
+def test_title_numbers_are_normalized_when_built() -> None:
+    """An int in a float field is stored as a float; a fractional count is refused."""
+    title = Title(ItemRef.movie(1), "Heat", popularity=99, vote_average=8, vote_count=12.0)
+    assert title == Title(
+        ItemRef.movie(1), "Heat", popularity=99.0, vote_average=8.0, vote_count=12
+    )
+    assert isinstance(title.popularity, float)
+    assert isinstance(title.vote_count, int)
+    assert title.content_hash() == attrs.evolve(title, popularity=99.0).content_hash()
+    for field, bad in [("vote_count", 5.5), ("year", True), ("runtime", "90")]:
+        with pytest.raises(ValueError, match=rf"Title\.{field} must be a whole number"):
+            Title(ItemRef.movie(1), "Heat", **{field: bad})
+
+
+@pytest.mark.parametrize("list_id", [0, -7, True, 1.5])
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda i: ManagedList(ManagedListKind.RECOMMENDED_MOVIES, i),
+        lambda i: ListHandle(i, "Reclio • Recommended Movies"),
+        TraktListSource,
+    ],
+    ids=["ManagedList", "ListHandle", "TraktListSource"],
+)
+def test_list_ids_are_positive(build: Callable[[object], object], list_id: object) -> None:
+    """A list id is a positive whole number: 0 or -7 would be served as {"id": 0}."""
+    with pytest.raises(ValueError, match=r"\.list_id must be a positive list id"):
+        build(list_id)
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\t\n"])
+def test_anchor_and_title_names_are_never_blank(blank: str) -> None:
+    """A row never reads "Because You Watched "; a catalog title always has a name."""
+    with pytest.raises(ValueError, match=r"Anchor\.title must name the title"):
+        Anchor(ItemRef.movie(603), blank)
+    with pytest.raises(ValueError, match=r"Title\.title must name the title"):
+        Title(ItemRef.movie(603), blank)
+
+
+@pytest.mark.parametrize(
+    ("field", "ref", "expected"),
+    [
+        ("last_watched_movie", ItemRef.tv(1399), "a movie"),
+        ("highest_rated_movie", ItemRef.tv(1399), "a movie"),
+        ("last_watched_show", ItemRef.movie(603), "a show"),
+        ("highest_rated_show", ItemRef.movie(603), "a show"),
+    ],
+)
+def test_anchor_slots_hold_their_media_type(field: str, ref: ItemRef, expected: str) -> None:
+    """A movie in the show slot would be served as /tv/<movie id>/recommendations."""
+    with pytest.raises(ValueError, match=rf"UserState\.{field} must anchor {expected}"):
+        UserState("u", **{field: Anchor(ref, "Somewhere")})
+    matching = ItemRef(MediaType.MOVIE if expected == "a movie" else MediaType.TV, 7)
+    assert getattr(UserState("u", **{field: Anchor(matching, "Fine")}), field).ref == matching
+
+
+# Text as it may arrive from outside: any code point, lone surrogates included.
+_raw_text = st.text(st.characters() | st.characters(categories=["Cs"]), max_size=20)
+
+
+def _has_surrogate(text: str) -> bool:
+    return any(0xD800 <= ord(c) <= 0xDFFF for c in text)
+
+
+@given(_raw_text)
+def test_valid_text_always_encodes(text: str) -> None:
+    """Lone surrogates become U+FFFD; valid text comes back as it was."""
+    cleaned = valid_text(text)
+    cleaned.encode()
+    assert not _has_surrogate(cleaned)
+    if not _has_surrogate(text):
+        assert cleaned == text
+    assert valid_text(cleaned) == cleaned
+
+
+def test_valid_text_joins_pairs_and_replaces_lone_surrogates() -> None:
+    """A well-formed pair is the character it encodes; a lone half is a replacement mark."""
+    assert valid_text("\ud83c\udfac") == "\U0001f3ac"
+    assert valid_text("a\ud800b\udc80") == "a\ufffdb\ufffd"
+
+
+@given(_raw_text, _raw_text, st.lists(_raw_text, max_size=3), _raw_text)
+def test_text_entering_the_domain_is_made_valid(
+    name: str, overview: str, cast: list[str], user_id: str
+) -> None:
+    """Every text field built from outside text encodes as UTF-8, so every body does."""
+    title = Title(
+        ItemRef.movie(1),
+        "t" + name,
+        overview=overview,
+        genres=[Genre(1, name)],
+        cast=cast,
+        director=name,
+    )
+    anchor = Anchor(ItemRef.movie(1), "a" + name)
+    state = UserState(user_id, last_watched_movie=anchor)
+    values: list[str] = [
+        title.title,
+        title.overview,
+        title.genres[0].name,
+        *title.cast,
+        title.director or "",
+        anchor.title,
+        state.user_id,
+        Interaction.view(user_id, ItemRef.movie(1), NOW).user_id,
+        ListHandle(1, name).name,
+    ]
+    for value in values:
+        value.encode()
+    attempt = Attempt(name, Outcome.PASSED, name)
+    feed = Feed(name, "f" + name, TmdbQuerySource("/" + name, name), ContentType.ALL, (attempt,))
+    body = chilllink.dumps(FeedsResponse([feed]), explain=True)
+    body.encode()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Collection, Sequence
 from datetime import date
@@ -18,6 +19,7 @@ from reclio.adapters.sqlite import SqliteStateStore
 from reclio.domain import (
     MOVIE_GENRES,
     Anchor,
+    Attempt,
     CatalogRecord,
     ContentType,
     FeedsResponse,
@@ -112,7 +114,9 @@ def assert_valid_layout(response: FeedsResponse, state: UserState | None) -> Non
             params = _params(feed.source)
             requested = params.get("with_genres", "")
             assert "," not in requested, "genres must be OR-joined"
-            wanted = {int(g) for g in requested.split("|") if g}
+            requested_ids = [int(g) for g in requested.split("|") if g]
+            assert len(requested_ids) == len(set(requested_ids)), "each genre once"
+            wanted = set(requested_ids)
             assert not wanted & prefs.excluded_genres(media_type)
             expected = queries.preference_params(media_type, prefs, today=TODAY)
             for key, value in expected.items():
@@ -125,6 +129,8 @@ def assert_valid_layout(response: FeedsResponse, state: UserState | None) -> Non
             for media_type in MediaType:
                 unfiltered = (f"/{media_type.value}/popular", f"/trending/{media_type.value}/")
                 if feed.source.path.startswith(unfiltered):
+                    assert not queries.preference_params(media_type, prefs, today=TODAY)
+                if feed.source.path.startswith("/trending/all/"):  # movies and shows alike
                     assert not queries.preference_params(media_type, prefs, today=TODAY)
 
 
@@ -356,6 +362,46 @@ async def test_every_preference_reaches_the_queries() -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("prefs", "source", "content_type"),
+    [
+        (Preferences(), TmdbQuerySource("/trending/all/day"), ContentType.ALL),
+        # A filter on one media type only: the other one's real trending list.
+        (
+            Preferences(excluded_show_genres={16}),
+            TmdbQuerySource("/trending/movie/day"),
+            ContentType.MOVIES,
+        ),
+        (
+            Preferences(excluded_movie_genres={27}),
+            TmdbQuerySource("/trending/tv/day"),
+            ContentType.SHOWS,
+        ),
+    ],
+)
+async def test_trending_today_never_shows_a_filtered_title(
+    prefs: Preferences, source: TmdbQuerySource, content_type: ContentType
+) -> None:
+    """Trending Today is /trending/all only when preferences filter neither movies nor shows."""
+    state = _rich_state(preferences=prefs, lists=())
+    feed = (await _builder(ScriptedStore(state)).build("u")).feeds[0]
+    assert (feed.title, feed.source, feed.content_type) == ("Trending Today", source, content_type)
+
+
+@pytest.mark.anyio
+async def test_trending_today_filters_both_through_discover_movies() -> None:
+    """When both media types filter, Trending Today is recent popular movies, filtered."""
+    prefs = Preferences(excluded_movie_genres={27}, excluded_show_genres={16})
+    feed = (await _builder(ScriptedStore(_rich_state(preferences=prefs, lists=()))).build("u"))
+    source = feed.feeds[0].source
+    assert isinstance(source, TmdbQuerySource)
+    assert source.path == "/discover/movie"
+    assert _params(source)["without_genres"] == "27"
+    assert _params(source)["primary_release_date.gte"] == "2026-08-28"
+    assert feed.feeds[0].content_type is ContentType.MOVIES
+
+
+@pytest.mark.anyio
 async def test_every_genre_excluded_still_serves_a_top_rated_row() -> None:
     """With every genre excluded, the top-genre row names no genre and requests none."""
     prefs = Preferences(excluded_movie_genres=set(MOVIE_GENRES))
@@ -372,6 +418,20 @@ async def test_continue_watching_serves_from_one_item() -> None:
     empty = ManagedList(ManagedListKind.CONTINUE_WATCHING, 15, 0, synced_ok=True)
     feeds = (await _builder(ScriptedStore(_rich_state().with_list(empty))).build("u")).feeds
     assert feeds[0].title == "Trending Today"
+
+
+def test_discover_requests_each_genre_once() -> None:
+    """Genres passed twice are requested once, in first-seen order (never ``878|878``)."""
+    query = queries.discover(MediaType.MOVIE, Preferences(), today=TODAY, genres=(878, 28, 878))
+    assert _params(query)["with_genres"] == "878|28"
+
+
+@pytest.mark.anyio
+async def test_a_genre_scored_twice_is_requested_once() -> None:
+    """A stored profile that scores a genre twice still asks TMDB for it once."""
+    taste = TasteProfile(movie_genres=[GenreScore(878, 1.0), GenreScore(878, 0.9)])
+    feeds = (await _builder(ScriptedStore(_rich_state(taste=taste, lists=()))).build("u")).feeds
+    assert _params(feeds[1].source)["with_genres"] == "878"  # type: ignore[arg-type]
 
 
 @pytest.mark.anyio
@@ -396,3 +456,70 @@ async def test_corrupt_stored_state_still_yields_ten_feeds(tmp_path: Path, doc: 
     await store.aclose()
     assert_valid_layout(response, None)
     assert response.feeds[1].provenance[-1].link == "popular"
+
+
+@pytest.mark.anyio
+async def test_lone_surrogates_never_break_a_build_nor_a_body(tmp_path: Path) -> None:
+    """A lone surrogate in a user id or a stored title: no raise, and every body encodes."""
+    store = SqliteStateStore(tmp_path / "state.sqlite3")
+    matrix = Anchor(MATRIX, "The M\udc80trix")
+    await store.put_user(_rich_state(user_id="u\ud800", last_watched_movie=matrix, lists=()))
+    builder = FeedBuilder(store, today=lambda: TODAY)
+    known = await builder.build("u\ud800")
+    unknown = await builder.build("\udfff")
+    await store.aclose()
+    assert_valid_layout(known, _rich_state(lists=()))
+    assert_valid_layout(unknown, None)
+    for response in (known, unknown):
+        chilllink.dumps(response, explain=True).encode()
+    assert known.feeds[3].title == "Because You Watched The M\ufffdtrix"
+
+
+DISK_ERROR = SourceUnavailable("disk I/O error", service="sqlite", operation="get_user")
+
+
+@pytest.mark.anyio
+async def test_a_broken_store_is_noted_and_an_unknown_user_is_not() -> None:
+    """A broken store and an unknown user serve the same rows, but provenance tells them apart."""
+    broken = await _builder(ScriptedStore(error=DISK_ERROR)).build("u")
+    unknown = await _builder(ScriptedStore()).build("u")
+    assert [f.source for f in broken.feeds] == [f.source for f in unknown.feeds]
+    (note,) = broken.notes
+    assert note.startswith("state unavailable: ")
+    assert "disk I/O error" in note
+    for feed in broken.feeds:
+        assert feed.provenance[0] == Attempt("context", Outcome.NOTED, note)
+        assert feed.provenance[-1].outcome is Outcome.SERVED
+    assert unknown.notes == ()
+    assert all(a.outcome is not Outcome.NOTED for f in unknown.feeds for a in f.provenance)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ("movie:abc", "ignored malformed last_watched hint 'movie:abc'"),
+        ("movie:5", "ignored last_watched hint movie_5: not in the catalog"),
+    ],
+)
+async def test_an_ignored_hint_is_noted(hint: str, expected: str) -> None:
+    """A hint the builder ignores is said once on the response and in the feeds' provenance."""
+    response = await _builder(ScriptedStore(_rich_state())).build("u", last_watched=hint)
+    assert response.notes == (expected,)
+    because_watched = response.feeds[3]
+    assert because_watched.id == "because_watched_movie_tmdb_603"  # the stored anchor stays
+    assert Attempt("context", Outcome.NOTED, expected) in because_watched.provenance
+
+
+@pytest.mark.anyio
+async def test_notes_reach_the_explained_body_but_never_the_wire() -> None:
+    """dumps(explain=True) carries the notes; the ChillLink body itself is unchanged."""
+    response = await _builder(ScriptedStore(error=DISK_ERROR)).build("u", last_watched="x")
+    assert len(response.notes) == 2
+    explained = json.loads(chilllink.dumps(response, explain=True))
+    assert explained["notes"] == list(response.notes)
+    first = explained["feeds"][0]["provenance"][:2]
+    assert first == [{"link": "context", "outcome": "noted", "detail": n} for n in response.notes]
+    wire = json.loads(chilllink.dumps(response))
+    assert set(wire) == {"feeds"}
+    assert chilllink.loads(chilllink.dumps(response)) == response

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reclio.domain import ContentType, Outcome, TmdbQuerySource
+from reclio.domain import Anchor, ContentType, ItemRef, MediaType, Outcome, TmdbQuerySource
 from reclio.errors import SourceError
 from reclio.feeds import FeedContext, FeedSpec, Link, Pass, Serve, Terminal, run_chain
 from reclio.testing import strategies as rst
@@ -92,3 +92,22 @@ def test_pass_reason_is_recorded() -> None:
     feed = run_chain(_spec([_link(0, "pass", [])]), CTX)
     assert feed.provenance[0].detail == "link 0 passes"
     assert feed.provenance[0].outcome is Outcome.PASSED
+
+
+def test_context_anchors_are_keyed_by_their_media_type() -> None:
+    """A movie anchor under the show key would be served as /tv/<movie id>/recommendations."""
+    matrix = Anchor(ItemRef.movie(603), "The Matrix")
+    with pytest.raises(ValueError, match=r"FeedContext\.anchors\[tv\] must anchor a show"):
+        FeedContext("u", None, date(2026, 11, 26), {MediaType.TV: matrix})
+    assert FeedContext("u", None, date(2026, 11, 26), {MediaType.MOVIE: matrix}).anchors
+
+
+@given(st.lists(st.text(max_size=10), max_size=3), behaviours)
+def test_context_notes_open_every_feeds_provenance(notes: list[str], plan: list[object]) -> None:
+    """What degraded the request comes first in the provenance, then each link tried."""
+    ctx = FeedContext("u", None, date(2026, 11, 26), notes=tuple(notes))
+    feed = run_chain(_spec([_link(i, b, []) for i, b in enumerate(plan)]), ctx)
+    noted = [a for a in feed.provenance if a.outcome is Outcome.NOTED]
+    assert list(feed.provenance[: len(notes)]) == noted
+    assert [(a.link, a.detail) for a in noted] == [("context", n) for n in notes]
+    assert feed.provenance[-1].outcome is Outcome.SERVED

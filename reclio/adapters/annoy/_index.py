@@ -19,10 +19,10 @@ from reclio.adapters._vectors import (
     refs_from_codes,
     translate,
 )
-from reclio.config import VectorConfig
 from reclio.domain import ItemRef, MediaType, Vector
 from reclio.errors import DecodeError
 from reclio.ports import VectorIndex
+from reclio.settings import VectorConfig
 
 try:
     import annoy

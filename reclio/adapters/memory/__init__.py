@@ -2,9 +2,9 @@
 
 They are real implementations, not test doubles: the embedded default (``reclio demo``)
 runs on them, and they pass the same contract suites (`reclio.testing.contracts`) as
-the remote adapters. Each has ``inject_failure()`` to make it fail like a remote service,
-and the sources count their calls. Importing this package imports NumPy (for the vector
-index and the embedder); ``import reclio`` does not.
+the remote adapters. To make one fail like a remote service, or to count its calls, wrap
+it in a `reclio.testing.faults` wrapper. Importing this package imports NumPy (for the
+vector index, the embedder and the state store's vectors); ``import reclio`` does not.
 
 Stability: caller-stable; implementer: internal.
 """

@@ -7,9 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
 from reclio._clock import Clock, require_aware, utc_now
-from reclio.adapters.memory._faults import Faults
 from reclio.domain import ItemRef, MediaType, Title
-from reclio.errors import SourceError
 from reclio.ports import CandidateList, CatalogSource
 
 _TOP_RATED_MIN_VOTES = 200
@@ -47,7 +45,6 @@ class InMemoryCatalogSource(CatalogSource):
         self._changed_at: dict[ItemRef, datetime] = {}
         self._ranked: dict[tuple[CandidateList, MediaType], tuple[ItemRef, ...]] = {}
         self._derived: dict[tuple[CandidateList, MediaType], tuple[ItemRef, ...]] = {}
-        self._faults = Faults()
         for title in titles:
             self.add_title(title)
 
@@ -71,25 +68,6 @@ class InMemoryCatalogSource(CatalogSource):
             raise ValueError(msg)
         self._ranked[which, media_type] = ranked
 
-    def inject_failure(
-        self, error: SourceError, *, operation: str | None = None, times: int | None = 1
-    ) -> None:
-        """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
-
-        ``operation`` is a method name (``"get_title"``, ``"candidates"``,
-        ``"changed_since"``); ``times=None`` fails until `clear_failures`.
-        """
-        self._faults.inject(error, operation=operation, times=times)
-
-    def clear_failures(self) -> None:
-        """Forget every injected failure."""
-        self._faults.clear()
-
-    @property
-    def calls(self) -> dict[str, int]:
-        """How many times each port method was called (a stand-in for API calls)."""
-        return dict(self._faults.calls)
-
     @property
     def titles(self) -> Sequence[Title]:
         """Every title held, ordered by ref."""
@@ -99,7 +77,6 @@ class InMemoryCatalogSource(CatalogSource):
 
     async def get_title(self, ref: ItemRef) -> Title | None:
         """The title, or ``None`` when unknown."""
-        self._faults.check("get_title")
         return self._titles.get(ref)
 
     async def candidates(
@@ -110,7 +87,6 @@ class InMemoryCatalogSource(CatalogSource):
         Raises:
             ValueError: ``page`` is below 1.
         """
-        self._faults.check("candidates")
         if page < 1:
             msg = f"pages start at 1, got {page}"
             raise ValueError(msg)
@@ -122,7 +98,6 @@ class InMemoryCatalogSource(CatalogSource):
 
     async def changed_since(self, media_type: MediaType, since: datetime) -> Sequence[ItemRef]:
         """Titles of ``media_type`` logged as changed after ``since``, ordered by ref."""
-        self._faults.check("changed_since")
         require_aware(since, "since")
         return sorted(
             ref

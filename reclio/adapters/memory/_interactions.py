@@ -8,9 +8,7 @@ from datetime import datetime, timedelta
 import attrs
 
 from reclio._clock import Clock, require_aware, utc_now
-from reclio.adapters.memory._faults import Faults
 from reclio.domain import ActivityStamp, Interaction, InteractionKind, ItemRef, PlaybackProgress
-from reclio.errors import SourceError
 from reclio.ports import InteractionSource
 
 _TICK = timedelta(microseconds=1)
@@ -44,7 +42,6 @@ class InMemoryInteractionSource(InteractionSource):
     def __init__(self, *, clock: Clock = utc_now) -> None:
         self._clock = clock
         self._accounts: dict[str, _Account] = {}
-        self._faults = Faults()
 
     # -- adding activity ---------------------------------------------------------------------
 
@@ -104,25 +101,6 @@ class InMemoryInteractionSource(InteractionSource):
                 account.watchlist[interaction.ref] = interaction
                 self._touch(account, "watchlisted_at")
 
-    def inject_failure(
-        self, error: SourceError, *, operation: str | None = None, times: int | None = 1
-    ) -> None:
-        """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
-
-        ``operation`` is a port method name (``"activity"``, ``"history"``, ``"ratings"``,
-        ``"watchlist"``, ``"playback"``); ``times=None`` fails until `clear_failures`.
-        """
-        self._faults.inject(error, operation=operation, times=times)
-
-    def clear_failures(self) -> None:
-        """Forget every injected failure."""
-        self._faults.clear()
-
-    @property
-    def calls(self) -> dict[str, int]:
-        """How many times each port method was called (a stand-in for API calls)."""
-        return dict(self._faults.calls)
-
     @property
     def user_ids(self) -> Sequence[str]:
         """Every user with any activity, sorted."""
@@ -132,7 +110,6 @@ class InMemoryInteractionSource(InteractionSource):
 
     async def activity(self, user_id: str) -> ActivityStamp:
         """When each category last moved; empty for an unknown user."""
-        self._faults.check("activity")
         account = self._accounts.get(user_id)
         return account.stamp if account is not None else ActivityStamp()
 
@@ -140,7 +117,6 @@ class InMemoryInteractionSource(InteractionSource):
         self, user_id: str, *, since: datetime | None = None
     ) -> Sequence[Interaction]:
         """Views at or after ``since`` (all when ``None``), newest first."""
-        self._faults.check("history")
         account = self._accounts.get(user_id)
         if account is None:
             return []
@@ -152,19 +128,16 @@ class InMemoryInteractionSource(InteractionSource):
 
     async def ratings(self, user_id: str) -> Sequence[Interaction]:
         """Every current rating, newest first."""
-        self._faults.check("ratings")
         account = self._accounts.get(user_id)
         return _newest_first(account.ratings.values()) if account is not None else []
 
     async def watchlist(self, user_id: str) -> Sequence[Interaction]:
         """Every watchlist entry as a bookmark, newest first."""
-        self._faults.check("watchlist")
         account = self._accounts.get(user_id)
         return _newest_first(account.watchlist.values()) if account is not None else []
 
     async def playback(self, user_id: str) -> Sequence[PlaybackProgress]:
         """Titles paused part-way, newest first."""
-        self._faults.check("playback")
         account = self._accounts.get(user_id)
         if account is None:
             return []

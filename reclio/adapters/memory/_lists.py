@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 import attrs
 
-from reclio.adapters.memory._faults import Faults
 from reclio.domain import AccountLimits, ItemRef, ListDiff, ListHandle
 from reclio.errors import AccountLimitExceeded, SourceError
 from reclio.ports import ListSink
@@ -36,8 +35,9 @@ class InMemoryListSink(ListSink):
     after it. Limits are checked before anything changes, so a refused diff leaves the list
     exactly as it was.
 
-    To simulate failures, use `inject_failure` (e.g. make ``"apply"`` raise
-    ``SourceUnavailable`` once) or give the account small `AccountLimits`.
+    To simulate failures, wrap it in `reclio.testing.faults.FlakyListSink` (e.g. make
+    ``"sink.apply"`` raise ``SourceUnavailable`` once) or give the account small
+    `AccountLimits`.
 
     Stability: caller-stable; implementer: internal.
 
@@ -57,7 +57,6 @@ class InMemoryListSink(ListSink):
         self._per_user = dict(per_user_limits or {})
         self._lists: dict[str, dict[int, _List]] = {}
         self._ids = itertools.count(1)
-        self._faults = Faults()
 
     # -- setting up and inspecting -----------------------------------------------------------
 
@@ -69,34 +68,12 @@ class InMemoryListSink(ListSink):
         """Every list the user holds, in creation order."""
         return [entry.handle() for entry in self._lists.get(user_id, {}).values()]
 
-    def inject_failure(
-        self, error: SourceError, *, operation: str | None = None, times: int | None = 1
-    ) -> None:
-        """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
-
-        ``operation`` is a port method name (``"ensure_list"``, ``"items"``, ``"apply"``,
-        ``"limits"``); ``times=None`` fails until `clear_failures`.
-        """
-        self._faults.inject(error, operation=operation, times=times)
-
-    def clear_failures(self) -> None:
-        """Forget every injected failure."""
-        self._faults.clear()
-
-    @property
-    def calls(self) -> dict[str, int]:
-        """How many times each port method was called (a stand-in for API calls)."""
-        return dict(self._faults.calls)
-
-    # -- the port ----------------------------------------------------------------------------
-
     async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
         """Adopt the user's list called ``name``, or create it.
 
         Raises:
             AccountLimitExceeded: creating it would exceed the account's list limit.
         """
-        self._faults.check("ensure_list")
         owned = self._lists.setdefault(user_id, {})
         for entry in owned.values():
             if entry.name == name:
@@ -115,7 +92,6 @@ class InMemoryListSink(ListSink):
         Raises:
             SourceError: the user holds no list with this id.
         """
-        self._faults.check("items")
         return list(self._get(user_id, list_id, "items").items)
 
     async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
@@ -125,7 +101,6 @@ class InMemoryListSink(ListSink):
             AccountLimitExceeded: the list would hold more items than the account allows.
             SourceError: the user holds no list with this id.
         """
-        self._faults.check("apply")
         entry = self._get(user_id, list_id, "apply")
         removed = set(diff.remove)
         items = [ref for ref in entry.items if ref not in removed]
@@ -147,7 +122,6 @@ class InMemoryListSink(ListSink):
 
     async def limits(self, user_id: str) -> AccountLimits:
         """What the account allows."""
-        self._faults.check("limits")
         return self._limits_of(user_id)
 
     def _limits_of(self, user_id: str) -> AccountLimits:

@@ -1,32 +1,45 @@
-"""The in-memory state store: every StateStore promise, held in dictionaries."""
+"""The in-memory state store: every state role, held in dictionaries."""
 
 from __future__ import annotations
 
 import bisect
-from array import array
+import heapq
 from collections import defaultdict
 from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
 import attrs
+import numpy as np
 
 from reclio._clock import Clock, require_aware, utc_now
-from reclio.adapters.memory._faults import Faults
-from reclio.domain import CatalogRecord, ItemRef, UserState
-from reclio.errors import SourceError
+from reclio.adapters._args import check_batch_size, check_limit
+from reclio.domain import (
+    CatalogRecord,
+    Interaction,
+    ItemRef,
+    OAuthToken,
+    UserHistory,
+    UserState,
+    Vector,
+)
 from reclio.ports import StateStore
 
 
 class InMemoryStateStore(StateStore):
     """**StateStore** in process memory: fast, exact, gone when the process ends.
 
-    Use it in tests, demos and single-process tools; use
-    `SqliteStateStore` when state must survive a restart or be
-    shared between processes. Values are the frozen domain objects themselves (no copies are
-    needed), vectors are kept as float32.
+    Implements every state role (users, history, credentials, feed log, leases, cursors,
+    catalog, embeddings). Use it in tests, demos and single-process tools; use
+    `SqliteStateStore` when state must survive a restart or be shared between processes.
+    Values are the frozen domain objects themselves (no copies are needed); vectors are
+    kept as float32 copies, and handed out as fresh copies, so no caller can change what
+    the store holds.
 
-    Leases expire by the injected ``clock``, so tests can move time instead of sleeping.
-    Failures can be injected with `inject_failure`.
+    Every method does its work without awaiting anything, so each call is atomic and sees
+    one consistent state (`save_user` writes state and history together, `get_titles` is
+    one snapshot). Leases expire by the injected ``clock``, so tests can move time instead
+    of sleeping. To make the store fail, wrap it in
+    `reclio.testing.faults.FlakyStateStore`.
 
     Stability: caller-stable; implementer: internal.
 
@@ -45,57 +58,33 @@ class InMemoryStateStore(StateStore):
         self._clock = clock
         self._retention = feed_log_retention
         self._users: dict[str, UserState] = {}
+        self._histories: dict[str, UserHistory] = {}
+        self._tokens: dict[tuple[str, str], OAuthToken] = {}
         self._feed_requests: defaultdict[str, list[datetime]] = defaultdict(list)
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._cursors: dict[str, str] = {}
         self._titles: dict[ItemRef, CatalogRecord] = {}
-        self._embeddings: dict[ItemRef, tuple[str, array[float]]] = {}
-        self._faults = Faults()
+        self._embeddings: dict[ItemRef, tuple[str, Vector]] = {}
 
-    # -- failure injection -------------------------------------------------------------------
-
-    def inject_failure(
-        self, error: SourceError, *, operation: str | None = None, times: int | None = 1
-    ) -> None:
-        """Make the next ``times`` calls of ``operation`` (any when ``None``) raise ``error``.
-
-        Args:
-            error: What to raise, e.g. ``SourceUnavailable("down", service="memory",
-                operation="put_user")``.
-            operation: A method name such as ``"put_user"``; ``None`` matches every method.
-            times: How many calls fail; ``None`` fails every call until
-                `clear_failures`.
-        """
-        self._faults.inject(error, operation=operation, times=times)
-
-    def clear_failures(self) -> None:
-        """Forget every injected failure."""
-        self._faults.clear()
+    async def ping(self) -> None:
+        """Always healthy."""
 
     # -- users -------------------------------------------------------------------------------
 
-    async def ping(self) -> None:
-        """Healthy unless a failure was injected for ``ping``."""
-        self._faults.check("ping")
-
     async def get_user(self, user_id: str) -> UserState | None:
         """The user's state, or ``None`` for an unknown user."""
-        self._faults.check("get_user")
         return self._users.get(user_id)
 
     async def put_user(self, state: UserState) -> None:
-        """Create or replace one user's state."""
-        self._faults.check("put_user")
+        """Create or replace one user's state (the history is kept)."""
         self._users[state.user_id] = state
 
     async def user_ids(self) -> Sequence[str]:
         """Every known user id, sorted."""
-        self._faults.check("user_ids")
         return sorted(self._users)
 
     async def due_users(self, now: datetime) -> Sequence[str]:
         """Users never scheduled first, then by ``next_sync_at``, ties by id."""
-        self._faults.check("due_users")
         require_aware(now, "now")
         due = [
             (state.next_sync_at is not None, state.next_sync_at or now, user_id)
@@ -105,18 +94,80 @@ class InMemoryStateStore(StateStore):
         due.sort()
         return [user_id for _, _, user_id in due]
 
-    async def record_feed_request(self, user_id: str, at: datetime) -> None:
-        """Count one feed request."""
-        self._faults.check("record_feed_request")
-        require_aware(at, "at")
-        log = self._feed_requests[user_id]
-        bisect.insort(log, at)
+    async def delete_user(self, user_id: str) -> bool:
+        """Forget the user's state, history, credentials and feed log; False if unknown."""
+        found = self._users.pop(user_id, None) is not None
+        found = self._histories.pop(user_id, None) is not None or found
+        found = self._feed_requests.pop(user_id, None) is not None or found
+        for key in [key for key in self._tokens if key[0] == user_id]:
+            del self._tokens[key]
+            found = True
+        return found
+
+    # -- history -----------------------------------------------------------------------------
+
+    async def get_history(self, user_id: str) -> UserHistory | None:
+        """The user's history, or ``None`` if none was ever saved."""
+        return self._histories.get(user_id)
+
+    async def save_user(self, state: UserState, *, history: UserHistory | None = None) -> None:
+        """Write the user's state and (when given) history together."""
+        self._users[state.user_id] = state
+        if history is not None:
+            self._histories[state.user_id] = history
+
+    async def iter_interactions(
+        self, *, batch_size: int = 1000
+    ) -> AsyncIterator[Sequence[Interaction]]:
+        """Every recorded interaction, by user id, in batches of ``batch_size``."""
+        check_batch_size(batch_size)
+        batch: list[Interaction] = []
+        for user_id in sorted(self._histories):
+            # A history deleted or replaced between batches is read as it is now.
+            history = self._histories.get(user_id)
+            if history is None:
+                continue
+            for interaction in history.interactions(user_id):
+                batch.append(interaction)
+                if len(batch) == batch_size:
+                    yield batch
+                    batch = []
+        if batch:
+            yield batch
+
+    # -- credentials -------------------------------------------------------------------------
+
+    async def get_token(self, user_id: str, service: str) -> OAuthToken | None:
+        """The user's token for ``service``, or ``None``."""
+        return self._tokens.get((user_id, service))
+
+    async def put_token(self, user_id: str, service: str, token: OAuthToken) -> None:
+        """Store (replace) the user's token for ``service``."""
+        self._tokens[user_id, service] = token
+
+    async def delete_token(self, user_id: str, service: str) -> None:
+        """Forget the user's token for ``service``."""
+        self._tokens.pop((user_id, service), None)
+
+    # -- feed log ----------------------------------------------------------------------------
+
+    async def record_feed_requests(self, requests: Sequence[tuple[str, datetime]]) -> None:
+        """Count feed requests (and forget each user's requests past the retention).
+
+        Raises:
+            ValueError: an instant is naive (nothing is counted).
+        """
+        for _, at in requests:
+            require_aware(at, "at")
+        for user_id, at in requests:
+            bisect.insort(self._feed_requests[user_id], at)
         if self._retention is not None:
-            del log[: bisect.bisect_left(log, log[-1] - self._retention)]
+            for user_id in {user_id for user_id, _ in requests}:
+                log = self._feed_requests[user_id]
+                del log[: bisect.bisect_left(log, log[-1] - self._retention)]
 
     async def feed_requests_since(self, user_id: str, since: datetime) -> int:
         """How many feed requests the user made at or after ``since``."""
-        self._faults.check("feed_requests_since")
         require_aware(since, "since")
         log = self._feed_requests.get(user_id, [])
         return len(log) - bisect.bisect_left(log, since)
@@ -125,7 +176,6 @@ class InMemoryStateStore(StateStore):
 
     async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:
         """Take or extend the lease unless another owner holds an unexpired one."""
-        self._faults.check("acquire_lease")
         now = self._clock()
         held = self._leases.get(key)
         if held is not None and held[0] != owner and held[1] > now:
@@ -135,7 +185,6 @@ class InMemoryStateStore(StateStore):
 
     async def release_lease(self, key: str, owner: str) -> None:
         """Give the lease back; a no-op unless ``owner`` holds it."""
-        self._faults.check("release_lease")
         held = self._leases.get(key)
         if held is not None and held[0] == owner:
             del self._leases[key]
@@ -144,64 +193,81 @@ class InMemoryStateStore(StateStore):
 
     async def get_cursor(self, name: str) -> str | None:
         """A named cursor, or ``None`` if never set."""
-        self._faults.check("get_cursor")
         return self._cursors.get(name)
 
     async def set_cursor(self, name: str, value: str) -> None:
         """Set a named cursor."""
-        self._faults.check("set_cursor")
         self._cursors[name] = value
 
     # -- catalog -----------------------------------------------------------------------------
 
     async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:
-        """Stored records among ``refs``, in ``refs`` order."""
-        self._faults.check("get_titles")
+        """Stored records among ``refs``, in ``refs`` order (one snapshot)."""
         return [record for ref in refs if (record := self._titles.get(ref)) is not None]
 
     async def put_titles(self, records: Sequence[CatalogRecord]) -> None:
         """Create or replace catalog records."""
-        self._faults.check("put_titles")
         for record in records:
             self._titles[record.title.ref] = record
 
+    async def delete_titles(self, refs: Collection[ItemRef]) -> None:
+        """Remove titles and their vectors; unknown refs are ignored."""
+        for ref in refs:
+            self._titles.pop(ref, None)
+            self._embeddings.pop(ref, None)
+
     async def iter_titles(self, *, batch_size: int = 500) -> AsyncIterator[Sequence[CatalogRecord]]:
         """Every record, in batches ordered by ref."""
-        self._faults.check("iter_titles")
-        _check_batch_size(batch_size)
+        check_batch_size(batch_size)
         refs = sorted(self._titles)
         for start in range(0, len(refs), batch_size):
-            yield [self._titles[ref] for ref in refs[start : start + batch_size]]
+            batch = [self._titles.get(ref) for ref in refs[start : start + batch_size]]
+            yield [record for record in batch if record is not None]
 
     async def mark_synced(self, confirmed: Mapping[ItemRef, str]) -> None:
         """Record confirmed content hashes; refs the store does not hold are ignored."""
-        self._faults.check("mark_synced")
         for ref, content_hash in confirmed.items():
             record = self._titles.get(ref)
             if record is not None:
                 self._titles[ref] = attrs.evolve(record, synced_hash=content_hash)
 
-    async def put_embeddings(self, rows: Sequence[tuple[ItemRef, str, Sequence[float]]]) -> None:
-        """Store float32 vectors and set each record's embedded hash."""
-        self._faults.check("put_embeddings")
-        for ref, text_hash, vector in rows:
-            self._embeddings[ref] = (text_hash, array("f", vector))
+    async def titles_missing_from_catalog(self, *, limit: int) -> Sequence[ItemRef]:
+        """Up to ``limit`` titles users' histories name that the catalog lacks, by ref."""
+        check_limit(limit)
+        named: set[ItemRef] = set()
+        for history in self._histories.values():
+            named.update(history.refs)
+        return heapq.nsmallest(limit, (ref for ref in named if ref not in self._titles))
+
+    # -- embeddings --------------------------------------------------------------------------
+
+    async def put_embeddings(self, rows: Sequence[tuple[ItemRef, str, Vector]]) -> None:
+        """Store float32 copies of the vectors and set each record's embedded hash.
+
+        Raises:
+            ValueError: a vector is not one-dimensional (nothing is stored).
+        """
+        vectors = [(ref, text_hash, _float32_row(vector)) for ref, text_hash, vector in rows]
+        for ref, text_hash, vector in vectors:
+            self._embeddings[ref] = (text_hash, vector)
             record = self._titles.get(ref)
             if record is not None:
                 self._titles[ref] = attrs.evolve(record, embedded_hash=text_hash)
 
     async def iter_embeddings(
         self, *, batch_size: int = 1000
-    ) -> AsyncIterator[Sequence[tuple[ItemRef, Sequence[float]]]]:
-        """Every stored vector (float32), in batches ordered by ref."""
-        self._faults.check("iter_embeddings")
-        _check_batch_size(batch_size)
+    ) -> AsyncIterator[Sequence[tuple[ItemRef, Vector]]]:
+        """Every stored vector (1-D float32, a fresh copy), in batches ordered by ref."""
+        check_batch_size(batch_size)
         refs = sorted(self._embeddings)
         for start in range(0, len(refs), batch_size):
-            yield [(ref, self._embeddings[ref][1]) for ref in refs[start : start + batch_size]]
+            batch = [(ref, self._embeddings.get(ref)) for ref in refs[start : start + batch_size]]
+            yield [(ref, row[1].copy()) for ref, row in batch if row is not None]
 
 
-def _check_batch_size(batch_size: int) -> None:
-    if batch_size < 1:
-        msg = f"batch_size must be at least 1, got {batch_size}"
+def _float32_row(vector: Vector) -> Vector:
+    row = np.array(vector, dtype=np.float32)
+    if row.ndim != 1:
+        msg = f"a stored vector is one-dimensional, got shape {row.shape}"
         raise ValueError(msg)
+    return row

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Final
 import attrs
 import numpy as np
 
-from reclio.config import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
 from reclio.domain import Vector
 from reclio.errors import ConfigurationError, SourceUnavailable
 from reclio.ports import Embedder
+from reclio.settings import DEFAULT_EMBEDDING_MODEL, EmbeddingConfig
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

@@ -61,18 +61,31 @@ class SqliteListSink(ListSink):
     ) -> None:
         self._limits = limits
         self._lock = threading.Lock()
-        target = str(path)
-        try:
-            if read_only and target != ":memory:":
-                uri = Path(target).resolve().as_uri() + "?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, check_same_thread=False)
-            else:
-                self._db = sqlite3.connect(target, check_same_thread=False, timeout=30)
-                self._db.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            msg = f"cannot open the list table in {target}: {exc}"
-            raise SourceUnavailable(msg, service=_SERVICE, operation="open") from exc
-        self._db.isolation_level = None
+        self._target = str(path)
+        self._read_only = read_only
+        # Nothing else can lock a private in-memory database: run inline, so the order of
+        # writes (and so the list ids) follows the event loop, deterministically.
+        self._inline = self._target == ":memory:"
+        self._opened: sqlite3.Connection | None = None
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        """The connection, opened on first use (a process that never reads lists opens none)."""
+        if self._opened is None:
+            target = self._target
+            try:
+                if self._read_only and target != ":memory:":
+                    uri = Path(target).resolve().as_uri() + "?mode=ro"
+                    db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+                else:
+                    db = sqlite3.connect(target, check_same_thread=False, timeout=30)
+                    db.executescript(_SCHEMA)
+            except sqlite3.Error as exc:
+                msg = f"cannot open the list table in {target}: {exc}"
+                raise SourceUnavailable(msg, service=_SERVICE, operation="open") from exc
+            db.isolation_level = None
+            self._opened = db
+        return self._opened
 
     @contextmanager
     def _translate(self, operation: str) -> Iterator[None]:
@@ -118,6 +131,8 @@ class SqliteListSink(ListSink):
             AccountLimitExceeded: creating it would exceed the account's list limit.
             SourceError: the file failed.
         """
+        if self._inline:
+            return self._ensure_list(user_id, name, description)
         return await asyncio.to_thread(self._ensure_list, user_id, name, description)
 
     def _ensure_list(self, user_id: str, name: str, description: str) -> ListHandle:
@@ -157,6 +172,8 @@ class SqliteListSink(ListSink):
             AccountLimitExceeded: the list would hold more items than the account allows.
             SourceError: the user holds no list with this id, or the file failed.
         """
+        if self._inline:
+            return self._apply(user_id, list_id, diff)
         return await asyncio.to_thread(self._apply, user_id, list_id, diff)
 
     def _apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
@@ -180,6 +197,8 @@ class SqliteListSink(ListSink):
         return self._limits
 
     async def aclose(self) -> None:
-        """Close the file."""
+        """Close the file (if it was opened)."""
         with self._lock:
-            self._db.close()
+            if self._opened is not None:
+                self._opened.close()
+                self._opened = None

@@ -18,10 +18,10 @@ from reclio.adapters._vectors import (
     collect,
     translate,
 )
-from reclio.config import VectorConfig
 from reclio.domain import ItemRef, MediaType, Vector
 from reclio.errors import DecodeError
 from reclio.ports import VectorIndex
+from reclio.settings import VectorConfig
 
 try:
     import voyager

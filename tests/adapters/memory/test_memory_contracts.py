@@ -42,6 +42,7 @@ from reclio.testing.contracts.interactions import InteractionSourceContract
 from reclio.testing.contracts.lists import ListSinkContract
 from reclio.testing.contracts.state import ManualClock, StateStoreContract
 from reclio.testing.contracts.vectors import VectorIndexContract
+from reclio.testing.faults import FaultPlan, FlakyCatalogSource, FlakyStateStore
 
 T0 = datetime(2026, 3, 1, 20, tzinfo=UTC)
 DOWN = SourceUnavailable("down", service="memory", operation="test")
@@ -160,29 +161,31 @@ async def test_catalog_explicit_candidates_and_changes() -> None:
 
 
 @pytest.mark.anyio
-async def test_injected_failure_then_heals() -> None:
-    """inject_failure makes the named operation raise the given error, then stops."""
-    source = _catalog(ManualClock(T0))
-    source.inject_failure(DOWN, operation="get_title", times=2)
+async def test_planned_failure_then_heals() -> None:
+    """A fault wrapper makes the named operation raise the given error, then stops."""
+    plan = FaultPlan()
+    source = FlakyCatalogSource(_catalog(ManualClock(T0)), plan)
+    plan.fail("catalog.get_title", DOWN, times=2)
     assert await source.candidates(CandidateList.POPULAR, MediaType.MOVIE)
     for _ in range(2):
         with pytest.raises(SourceUnavailable):
             await source.get_title(ItemRef.movie(1))
     assert await source.get_title(ItemRef.movie(1)) is not None
-    assert source.calls == {"candidates": 1, "get_title": 3}
+    assert (plan.count("catalog.candidates"), plan.count("catalog.get_title")) == (1, 3)
 
 
 @pytest.mark.anyio
-async def test_injected_failure_until_cleared() -> None:
-    """times=None fails every call of every operation until clear_failures."""
-    store = InMemoryStateStore()
-    store.inject_failure(DOWN, times=None)
+async def test_planned_failure_until_cleared() -> None:
+    """times=None fails every matching call of every operation until the plan is cleared."""
+    plan = FaultPlan()
+    store = FlakyStateStore(InMemoryStateStore(), plan)
+    plan.fail("store.*", DOWN, times=None)
     for _ in range(3):
         with pytest.raises(SourceUnavailable):
             await store.get_user("ann")
     with pytest.raises(SourceUnavailable):
         await store.user_ids()
-    store.clear_failures()
+    plan.clear()
     assert await store.get_user("ann") is None
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -15,8 +18,16 @@ from reclio._serde import make_state_converter
 from reclio.adapters.memory import InMemoryStateStore
 from reclio.adapters.sqlite import SqliteStateStore
 from reclio.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
-from reclio.domain import CatalogRecord, ItemRef, Title, UserState
-from reclio.errors import ConfigurationError, DecodeError, SourceUnavailable
+from reclio.domain import (
+    CatalogRecord,
+    ItemRef,
+    OAuthToken,
+    Title,
+    UserHistory,
+    UserState,
+    valid_text,
+)
+from reclio.errors import ConfigurationError, DecodeError, SourceError, SourceUnavailable
 from reclio.testing import strategies as rst
 from reclio.testing.contracts.state import ManualClock
 
@@ -63,8 +74,8 @@ async def test_migrates_from_older_version(tmp_path: Path) -> None:
         user = await store.get_user("old-user")
         assert user is not None
         assert user.movies_watched == 4
-        await store.put_embeddings([(ItemRef.movie(1), "h", [1.0, 2.0])])
-        await store.record_feed_request("old-user", T0)
+        await store.put_embeddings([(ItemRef.movie(1), "h", np.array([1.0, 2.0], np.float32))])
+        await store.record_feed_requests([("old-user", T0)])
         assert await store.feed_requests_since("old-user", T0) == 1
     finally:
         await store.aclose()
@@ -217,8 +228,8 @@ async def test_ping(store: SqliteStateStore) -> None:
 async def test_feed_log_retention() -> None:
     """Requests older than the retention are forgotten when a new one is recorded."""
     store = SqliteStateStore(feed_log_retention=timedelta(days=7))
-    await store.record_feed_request("ann", T0)
-    await store.record_feed_request("ann", T0 + timedelta(days=8))
+    await store.record_feed_requests([("ann", T0)])
+    await store.record_feed_requests([("ann", T0 + timedelta(days=8))])
     assert await store.feed_requests_since("ann", T0 - timedelta(days=1)) == 1
     await store.aclose()
 
@@ -226,7 +237,7 @@ async def test_feed_log_retention() -> None:
 @pytest.mark.anyio
 async def test_vectors_stored_as_float32_blobs(store: SqliteStateStore, tmp_path: Path) -> None:
     """Embeddings are little-endian float32 BLOBs, four bytes a dimension."""
-    await store.put_embeddings([(ItemRef.tv(1), "h", [0.5, -1.0, 2.0])])
+    await store.put_embeddings([(ItemRef.tv(1), "h", np.array([0.5, -1.0, 2.0], np.float32))])
     conn = sqlite3.connect(tmp_path / "state.db")
     (blob,) = conn.execute("SELECT vector FROM embeddings").fetchone()
     conn.close()
@@ -264,7 +275,190 @@ async def test_feed_log_retention_counts_from_the_newest_request(kind: str) -> N
         if kind == "sqlite"
         else InMemoryStateStore(feed_log_retention=timedelta(days=1))
     )
-    await store.record_feed_request("u", now)
-    await store.record_feed_request("u", now - timedelta(days=2))  # late and too old: dropped
-    await store.record_feed_request("u", now - timedelta(hours=12))  # late but kept
+    await store.record_feed_requests([("u", now)])
+    await store.record_feed_requests([("u", now - timedelta(days=2))])  # late and too old: dropped
+    await store.record_feed_requests([("u", now - timedelta(hours=12))])  # late but kept
     assert await store.feed_requests_since("u", now - timedelta(days=30)) == 2
+
+
+# -- the state roles ------------------------------------------------------------------------
+
+LONE = "ann\ud800"
+"""A str no UTF-8 codec can encode (e.g. a user id cut from a malformed URL)."""
+
+TOKEN = OAuthToken(
+    access_token="access-SECRET-1",  # noqa: S106 - made up: the tests look for it
+    refresh_token="refresh-SECRET-2",  # noqa: S106
+    created_at=T0,
+    expires_in=timedelta(days=90),
+)
+
+
+def _sql(path: Path, *statements: str) -> None:
+    conn = sqlite3.connect(path)
+    for statement in statements:
+        conn.execute(statement)
+    conn.commit()
+    conn.close()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda s: s.get_user(LONE),
+        lambda s: s.get_history(LONE),
+        lambda s: s.delete_user(LONE),
+        lambda s: s.record_feed_requests([(LONE, T0)]),
+        lambda s: s.feed_requests_since(LONE, T0),
+        lambda s: s.get_cursor(LONE),
+        lambda s: s.acquire_lease(LONE, "w1", timedelta(minutes=1)),
+    ],
+)
+async def test_lone_surrogate_is_a_source_error(store: SqliteStateStore, call) -> None:
+    """Text SQLite cannot store is a SourceError (never a bare UnicodeEncodeError)."""
+    with pytest.raises(SourceError, match="lone surrogates") as caught:
+        await call(store)
+    assert isinstance(caught.value.__cause__, UnicodeEncodeError)
+    assert caught.value.service == "sqlite"
+    assert await store.user_ids() == []
+
+
+@pytest.mark.anyio
+async def test_a_lone_surrogate_in_a_user_state_is_made_valid_before_the_store(
+    store: SqliteStateStore,
+) -> None:
+    """The domain cleans text at the edge, so a state with a lone surrogate stores and reads."""
+    await store.save_user(UserState(LONE), history=UserHistory())
+    (stored,) = await store.user_ids()
+    assert stored == valid_text(LONE) == "ann\ufffd"
+    assert await store.get_user(stored) is not None
+
+
+@pytest.mark.anyio
+async def test_credential_errors_carry_no_secret(store: SqliteStateStore, tmp_path: Path) -> None:
+    """A failed token write says what failed, and neither its text nor its cause holds a secret."""
+    _sql(
+        tmp_path / "state.db",
+        "CREATE TRIGGER no_tokens BEFORE INSERT ON credentials"
+        " BEGIN SELECT RAISE(ABORT, 'refused'); END",
+    )
+    with pytest.raises(SourceUnavailable) as caught:
+        await store.put_token("ann", "trakt", TOKEN)
+    assert caught.value.operation == "put_token"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__
+    assert "SECRET" not in str(caught.value)
+    assert "refused" not in str(caught.value)  # SQLite's own text is withheld too
+    lone_token = attrs.evolve(TOKEN, access_token="SECRET\ud800")  # noqa: S106 - made up
+    with pytest.raises(SourceError) as lone:
+        await store.put_token("ann", "trakt", lone_token)
+    assert "SECRET" not in str(lone.value)
+    assert lone.value.__cause__ is None
+
+
+@pytest.mark.anyio
+async def test_tokens_live_apart_from_users(store: SqliteStateStore, tmp_path: Path) -> None:
+    """A token is a row of its own table: no user document ever holds it."""
+    await store.save_user(UserState("ann"), history=UserHistory())
+    await store.put_token("ann", "trakt", TOKEN)
+    conn = sqlite3.connect(tmp_path / "state.db")
+    (doc,) = conn.execute("SELECT doc FROM users").fetchone()
+    (service,) = conn.execute("SELECT service FROM credentials").fetchone()
+    conn.close()
+    assert "SECRET" not in doc
+    assert service == "trakt"
+
+
+@pytest.mark.anyio
+async def test_save_user_failure_writes_neither(store: SqliteStateStore, tmp_path: Path) -> None:
+    """When the history cannot be written, the state is not written either (one transaction)."""
+    await store.save_user(UserState("ann", movies_watched=1), history=UserHistory())
+    _sql(
+        tmp_path / "state.db",
+        "CREATE TRIGGER no_history BEFORE INSERT ON history"
+        " BEGIN SELECT RAISE(ABORT, 'disk says no'); END",
+    )
+    history = UserHistory(views={ItemRef.movie(1): T0})
+    with pytest.raises(SourceUnavailable, match="disk says no"):
+        await store.save_user(UserState("ann", movies_watched=2), history=history)
+    stored = await store.get_user("ann")
+    assert stored is not None
+    assert stored.movies_watched == 1
+    assert await store.get_history("ann") == UserHistory()
+
+
+@pytest.mark.anyio
+async def test_save_user_writes_only_changed_history_rows(
+    store: SqliteStateStore, tmp_path: Path
+) -> None:
+    """Re-saving a long history writes only what changed (the WAL stays small)."""
+    views = {ItemRef.movie(n): T0 for n in range(1, 501)}
+    await store.save_user(UserState("ann"), history=UserHistory(views=views))
+    _sql(
+        tmp_path / "state.db",
+        "CREATE TABLE writes (n INTEGER)",
+        "INSERT INTO writes VALUES (0)",
+        *(
+            f"CREATE TRIGGER count_{event} AFTER {event} ON history"  # noqa: S608 - constants
+            " BEGIN UPDATE writes SET n = n + 1; END"
+            for event in ("INSERT", "UPDATE", "DELETE")
+        ),
+    )
+    later = {**views, ItemRef.movie(1): T0 + timedelta(days=1), ItemRef.tv(9): T0}
+    del later[ItemRef.movie(2)]
+    await store.save_user(UserState("ann"), history=UserHistory(views=later))
+    conn = sqlite3.connect(tmp_path / "state.db")
+    (writes,) = conn.execute("SELECT n FROM writes").fetchone()
+    conn.close()
+    assert writes == 3  # one update, one insert, one delete
+    assert await store.get_history("ann") == UserHistory(views=later)
+
+
+@pytest.mark.anyio
+async def test_undecodable_history_row_is_decode_error(
+    store: SqliteStateStore, tmp_path: Path
+) -> None:
+    """A history row that no longer makes an ItemRef raises DecodeError."""
+    await store.save_user(UserState("ann"), history=UserHistory())
+    _sql(
+        tmp_path / "state.db",
+        "INSERT INTO history (user_id, kind, media_type, tmdb_id, at)"
+        " VALUES ('ann', 0, 'book', 1, 0)",
+    )
+    with pytest.raises(DecodeError, match="history row"):
+        await store.get_history("ann")
+    with pytest.raises(DecodeError):
+        _ = [batch async for batch in store.iter_interactions()]
+
+
+@pytest.mark.anyio
+async def test_vectors_are_stored_inline(store: SqliteStateStore, tmp_path: Path) -> None:
+    """1,000 vectors of 256 float32 take about their size on disk (no overflow page each)."""
+    rng = np.random.default_rng(3)
+    rows = [
+        (ItemRef.movie(n), "h", rng.standard_normal(256).astype(np.float32)) for n in range(1, 1001)
+    ]
+    await store.put_embeddings(rows)
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (pages,) = conn.execute("SELECT count(*) FROM dbstat WHERE name = 'embeddings'").fetchone()
+    conn.close()
+    assert pages * 4096 < 1.5 * 1000 * 256 * 4
+
+
+@pytest.mark.anyio
+async def test_aclose_finishes_queued_writes(tmp_path: Path) -> None:
+    """Writes started before aclose are all written; calls after it are SourceUnavailable."""
+    path = tmp_path / "state.db"
+    store = SqliteStateStore(path)
+    writes = [asyncio.ensure_future(store.put_user(UserState(f"u{n}"))) for n in range(20)]
+    await asyncio.sleep(0)
+    await store.aclose()
+    await asyncio.gather(*writes)
+    with pytest.raises(SourceUnavailable, match="closed"):
+        await store.put_user(UserState("late"))
+    await store.aclose()  # twice is fine
+    reopened = SqliteStateStore(path)
+    assert len(await reopened.user_ids()) == 20
+    await reopened.aclose()
