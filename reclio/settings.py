@@ -160,8 +160,8 @@ class EmbeddingConfig:
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` lets the library pick (a GPU when present).
         batch_size: Texts per forward pass.
         cpu_threads: torch threads when the model runs on the CPU (process-wide);
-            ``None`` keeps torch's default (one per core: on 2 cores that embedded 1.8 times
-            as fast as one thread, see docs/vectors.md).
+            ``None`` keeps torch's default (one per core), which embedded faster than one
+            thread on the 2-core benchmark machine (docs/vectors.md).
     """
 
     model: str | None = None
