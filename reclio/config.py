@@ -55,6 +55,7 @@ __all__ = [
     "variables_markdown",
 ]
 
+
 def default_state_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_DATA_HOME/reclio/state.sqlite3`` (``~/.local/share`` when unset)."""
     base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -86,6 +87,7 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar("RECLIO_RECOMBEE_BASE_URI", "Recombee host override (`http://` for local)", "unset"),
     EnvVar("RECLIO_EMBEDDING_MODEL", "sentence-transformers model name or path", "unset: hashing"),
     EnvVar("RECLIO_EMBEDDING_DEVICE", "torch device for the embedder", "unset: library picks"),
+    EnvVar("RECLIO_EMBEDDING_THREADS", "torch CPU threads of the embedder", "`1`"),
     EnvVar("RECLIO_VECTOR_INDEX", "`exact`, `annoy` or `voyager`", "`exact`"),
     EnvVar("RECLIO_VECTOR_DIR", "folder of the published index files", "beside the state file"),
     EnvVar("RECLIO_HTTP_TIMEOUT", "seconds each HTTP read may take", "`20`"),
@@ -236,6 +238,7 @@ class ReclioConfig:
             embedding=EmbeddingConfig(
                 model=env.get("RECLIO_EMBEDDING_MODEL"),
                 device=env.get("RECLIO_EMBEDDING_DEVICE"),
+                cpu_threads=env.parse("RECLIO_EMBEDDING_THREADS", int, 1),
             ),
             vectors=VectorConfig(
                 backend=env.parse("RECLIO_VECTOR_INDEX", _backend, "exact"),
