@@ -86,13 +86,22 @@ def create_app(
         return Response(chilllink.dumps(response), media_type="application/json")
 
     async def healthz(request: Request) -> Response:
-        store = request.app.state.runtime.store
+        runtime: bootstrap.Runtime = request.app.state.runtime
+        store = runtime.store
         if isinstance(store, SupportsPing):
             try:
                 await store.ping()
             except SourceError as exc:
                 return JSONResponse({"status": "degraded", "store": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok"})
+        try:
+            users = len(await store.user_ids())
+        except SourceError as exc:
+            return JSONResponse({"status": "degraded", "store": str(exc)}, status_code=503)
+        if users == 0:
+            # A mistyped RECLIO_STATE_PATH opens an empty store: every row would be non-personal.
+            why = "the state holds no users: check RECLIO_STATE_PATH, or run a user sync"
+            return JSONResponse({"status": "degraded", "store": why}, status_code=503)
+        return JSONResponse({"status": "ok", "users": users})
 
     return Starlette(
         routes=[

@@ -201,7 +201,7 @@ class Runtime:
                 await resource.aclose()
 
 
-def _state_store(config: ReclioConfig, clock: Clock) -> StateStore:
+def _state_store(config: ReclioConfig, clock: Clock, *, read_only: bool) -> StateStore:
     from reclio.adapters.sqlite import SqliteStateStore  # noqa: PLC0415 - chosen by config
 
     if config.state.url is not None:
@@ -211,8 +211,13 @@ def _state_store(config: ReclioConfig, clock: Clock) -> StateStore:
         )
         raise ConfigurationError(msg)
     path = config.state.path
+    if read_only:
+        if str(path) != ":memory:" and not Path(path).is_file():
+            msg = f"no state file at {path}: run `reclio demo --state {path}` or a sync first"
+            raise ConfigurationError(msg)
+        return SqliteStateStore(path, clock=clock, read_only=True)
     if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # a fresh machine has no folder
     return SqliteStateStore(path, clock=clock)
 
 
@@ -227,6 +232,7 @@ def build(
     config: ReclioConfig | None = None,
     *,
     jobs: bool = True,
+    read_only: bool = False,
     count_feed_requests: bool = True,
     store: StateStore | None = None,
     catalog: CatalogSource | None = None,
@@ -250,6 +256,9 @@ def build(
         config: What to build.
         jobs: Also build the sync side (`Runtime.jobs`); ``False`` for a process that only
             serves feeds, which then opens nothing but the state store and the list sink.
+        read_only: Open the state for reading only (a command that only looks): a missing
+            file, or one that is not a reclio state, is a one-line `ConfigurationError`, and
+            nothing is ever written (no tables, no counts). Implies ``jobs=False``.
         count_feed_requests: The feed builder counts known users' requests (they set how
             often a user is synced); ``False`` for a command that only looks.
         store: Use this state store instead of the configured one.
@@ -276,8 +285,10 @@ def build(
     config = config or ReclioConfig.from_env()
     tick = clock or utc_now
     owned: list[object] = []
+    if read_only:
+        jobs, count_feed_requests = False, False
     if store is None:
-        store = _state_store(config, tick)
+        store = _state_store(config, tick, read_only=read_only)
         owned.append(store)
     counter = FeedRequestCounter(store, clock=tick)
     feed_builder = FeedBuilder(

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from reclio.config import ReclioConfig
-from reclio.errors import ConfigurationError
 
-__all__ = ["Commands", "add_state", "config_of", "existing_state", "positive_int"]
+__all__ = ["Commands", "add_state", "config_of", "positive_int"]
 
 Commands = argparse._SubParsersAction  # noqa: SLF001 - argparse's own type for subcommands
 
@@ -36,16 +34,3 @@ def config_of(args: argparse.Namespace) -> ReclioConfig:
     config = ReclioConfig.from_env()
     state = getattr(args, "state", None)
     return config.with_state_path(state) if state else config
-
-
-def existing_state(config: ReclioConfig) -> ReclioConfig:
-    """``config`` if its state file exists; a command that only reads never creates one.
-
-    Raises:
-        ConfigurationError: there is no state file, naming the command that makes one.
-    """
-    path = config.state.path
-    if config.state.url is None and str(path) != ":memory:" and not Path(path).is_file():
-        msg = f"no state file at {path}: run `reclio demo --state {path}` or a sync first"
-        raise ConfigurationError(msg)
-    return config

@@ -31,7 +31,7 @@ def _get(args: argparse.Namespace) -> int:
     config = config_of(args)
 
     async def run() -> tuple[str, int]:
-        async with build(config, jobs=args.refresh, count_feed_requests=False) as runtime:
+        async with build(config, jobs=args.refresh, read_only=not args.refresh) as runtime:
             source = runtime.jobs.catalog if args.refresh else None
             return await run_catalog_get(
                 args.item_id,

@@ -37,7 +37,7 @@ def _recombee(args: argparse.Namespace) -> int:
     config = config_of(args)
 
     async def run() -> tuple[str, int]:
-        async with build(config, jobs=False, count_feed_requests=False) as runtime:
+        async with build(config, read_only=not args.repair) as runtime:
             return await run_diagnose(
                 config.recombee, runtime.store, as_json=args.json, repair=args.repair
             )

@@ -7,7 +7,7 @@ import asyncio
 
 from reclio import chilllink
 from reclio.bootstrap import build
-from reclio.cli._common import Commands, add_state, config_of, existing_state
+from reclio.cli._common import Commands, add_state, config_of
 from reclio.cli._output import print_feeds, say
 from reclio.domain import FeedsResponse
 
@@ -28,10 +28,10 @@ def register(commands: Commands[argparse.ArgumentParser], common: argparse.Argum
 
 
 def _run(args: argparse.Namespace) -> int:
-    config = existing_state(config_of(args))
+    config = config_of(args)
 
     async def build_feeds() -> FeedsResponse:
-        async with build(config, jobs=False) as runtime:
+        async with build(config, read_only=True) as runtime:
             return await runtime.feed_builder.build(args.user_id, last_watched=args.last_watched)
 
     response = asyncio.run(build_feeds())

@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from reclio.bootstrap import build
-from reclio.cli._common import Commands, add_state, config_of, existing_state
+from reclio.cli._common import Commands, add_state, config_of
 from reclio.cli._output import emit_json, say
 from reclio.domain import ManagedListKind
 from reclio.errors import ConfigurationError, SourceError
@@ -26,8 +26,8 @@ def register(commands: Commands[argparse.ArgumentParser], common: argparse.Argum
 
 
 async def _collect(args: argparse.Namespace) -> list[dict[str, object]]:
-    config = existing_state(config_of(args))
-    async with build(config, jobs=False, count_feed_requests=False) as runtime:
+    config = config_of(args)
+    async with build(config, read_only=True) as runtime:
         state = await runtime.store.get_user(args.user_id)
         if state is None:
             msg = f"the state file knows no user {args.user_id!r}: `reclio sync users` adds users"

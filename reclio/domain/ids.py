@@ -31,7 +31,7 @@ _MAX_TMDB_ID: Final = 10**10
 _ITEM_ID: Final = re.compile(r"(movie|tv)_([1-9][0-9]{0,9})")
 
 
-@attrs.frozen(order=True)
+@attrs.frozen(order=True, cache_hash=True)
 class ItemRef:
     """One title, across every service: the recommender's ``item_id`` is ``str(ref)``.
 

@@ -456,7 +456,8 @@ class UserSync:
                 ),
             )
             seed = state.highest_rated(media)
-            if seed is not None:  # cold start's source: needs no recommender
+            if seed is not None and _may_be_cold(recommended[media], media, seen, config):
+                # Cold start's source, which needs no recommender (also when it failed).
                 seeds[media] = self._nearest(seed.ref, media, config.recommended_count, seen)
             anchor = state.last_watched(media)
             if anchor is not None:
@@ -600,6 +601,24 @@ _MEDIA: Final[Mapping[ManagedListKind, MediaType]] = {
     ManagedListKind.BECAUSE_WATCHED_MOVIES: MediaType.MOVIE,
     ManagedListKind.BECAUSE_WATCHED_SHOWS: MediaType.TV,
 }
+
+
+def _may_be_cold(
+    answer: Sequence[ItemRef] | None,
+    media: MediaType,
+    seen: Collection[ItemRef],
+    config: UserSyncConfig,
+) -> bool:
+    """Whether the planner could need the cold-start neighbours for this answer.
+
+    An index query costs milliseconds, so the shell asks only when the answer (failed, or
+    short once watched titles are left out) might leave fewer usable picks than the
+    cold-start threshold; genre exclusions remove at most the margin's worth more.
+    """
+    if answer is None:
+        return True
+    unseen = sum(1 for ref in answer if ref.media_type is media and ref not in seen)
+    return unseen < config.min_recommender_results + _MARGIN
 
 
 async def _attempt(run: Run, what: str, call: Awaitable[T]) -> T | None:

@@ -88,9 +88,16 @@ async def test_broken_store_is_not_a_5xx(plan: FaultPlan, client: httpx.AsyncCli
     assert len(chilllink.loads(response.text).feeds) == 10
 
 
-async def test_healthz_follows_the_store(plan: FaultPlan, client: httpx.AsyncClient) -> None:
-    """/healthz is 200 while the store answers its ping, 503 when it does not."""
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+async def test_healthz_follows_the_store(
+    store: InMemoryStateStore, plan: FaultPlan, client: httpx.AsyncClient
+) -> None:
+    """/healthz is degraded for a store that holds nobody (a mistyped state path), 200
+    while the store answers with users in it, 503 when its ping fails."""
+    empty = await client.get("/healthz")
+    assert empty.status_code == 503
+    assert "holds no users" in empty.json()["store"]
+    await store.put_user(UserState("u1"))
+    assert (await client.get("/healthz")).json() == {"status": "ok", "users": 1}
     error = SourceUnavailable("down", service="memory", operation="ping")
     plan.fail("store.ping", error)
     response = await client.get("/healthz")

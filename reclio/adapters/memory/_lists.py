@@ -95,28 +95,18 @@ class InMemoryListSink(ListSink):
         return list(self._get(user_id, list_id, "items").items)
 
     async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
-        """Remove, add, then reorder; all or nothing.
+        """Remove, add, then reorder (`ListDiff.apply`); all or nothing.
 
         Raises:
             AccountLimitExceeded: the list would hold more items than the account allows.
             SourceError: the user holds no list with this id.
         """
         entry = self._get(user_id, list_id, "apply")
-        removed = set(diff.remove)
-        items = [ref for ref in entry.items if ref not in removed]
-        present = set(items)
-        for ref in diff.add:
-            if ref not in present:
-                items.append(ref)
-                present.add(ref)
+        items = list(diff.apply(entry.items))
         limit = self._limits_of(user_id).max_items_per_list
         if len(items) > limit:
             msg = f"list {list_id} may hold {limit} items; the diff would leave {len(items)}"
             raise AccountLimitExceeded(msg, service=_SERVICE, operation="apply")
-        if diff.order is not None:
-            rank = {ref: position for position, ref in enumerate(diff.order)}
-            unranked = len(rank)
-            items.sort(key=lambda ref: rank.get(ref, unranked))
         entry.items = items
         return entry.handle()
 

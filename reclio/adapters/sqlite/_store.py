@@ -208,8 +208,10 @@ class SqliteStateStore(StateStore):
         clock: Clock = utc_now,
         timeout: float = 5.0,
         feed_log_retention: timedelta | None = timedelta(days=90),
+        read_only: bool = False,
     ) -> None:
         self._path = str(path)
+        self._read_only = read_only
         self._clock = clock
         self._retention = feed_log_retention
         self._closed = False
@@ -221,11 +223,16 @@ class SqliteStateStore(StateStore):
         memory = self._path == ":memory:" or self._path.startswith("file::memory:")
         opened: list[sqlite3.Connection] = []
 
+        target, uri = self._path, False
+        if read_only and not memory:
+            # Reading never writes: no table is created, no migration runs, no file appears.
+            target, uri = Path(self._path).resolve().as_uri() + "?mode=ro", True
+
         def connect() -> sqlite3.Connection:
             # Autocommit mode: every transaction below is explicit (BEGIN ... COMMIT).
             # check_same_thread=False: a lane's lock, not the thread, guards a connection.
             conn = sqlite3.connect(
-                self._path, timeout=timeout, isolation_level=None, check_same_thread=False
+                target, timeout=timeout, isolation_level=None, check_same_thread=False, uri=uri
             )
             opened.append(conn)
             return conn
@@ -233,8 +240,11 @@ class SqliteStateStore(StateStore):
         with self._translate("open"):
             try:
                 writer = connect()
-                self._configure(writer, memory=memory)
-                self._migrate(writer)
+                if read_only and not memory:
+                    self._check_readable(writer)
+                else:
+                    self._configure(writer, memory=memory)
+                    self._migrate(writer)
                 if memory:
                     # One private connection that no other can lock: nothing ever waits, so
                     # nothing needs a thread (a hop costs more than most statements here).
@@ -851,6 +861,29 @@ class SqliteStateStore(StateStore):
             # Durable across application crashes in WAL mode; only an OS crash may lose the
             # last transactions, which the next sync redoes.
             conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _check_readable(self, conn: sqlite3.Connection) -> None:
+        """A read-only open: the file must be a reclio state at this reclio's schema."""
+        version = _user_version(conn)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if version == 0 or "users" not in tables:
+            msg = (
+                f"{self._path} is not a reclio state file (it has no reclio tables):"
+                " check --state / RECLIO_STATE_PATH, or run `reclio demo --state FILE`"
+            )
+            raise ConfigurationError(msg)
+        if version > SCHEMA_VERSION:
+            msg = (
+                f"{self._path} has schema version {version}; this reclio understands up to"
+                f" {SCHEMA_VERSION}. Upgrade reclio or point it at another database."
+            )
+            raise ConfigurationError(msg)
+        if version < SCHEMA_VERSION:
+            msg = (
+                f"{self._path} was written by an older reclio (schema {version}): run"
+                " `reclio sync users` (or any command that writes) once to upgrade it"
+            )
+            raise ConfigurationError(msg)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         def migrate(conn: sqlite3.Connection) -> None:
