@@ -23,6 +23,7 @@ import attrs
 
 from reclio.errors import ConfigurationError
 from reclio.settings import (
+    DEFAULT_EMBEDDING_MODEL,
     TMDB_BASE_URL,
     TRAKT_BASE_URL,
     EmbeddingConfig,
@@ -38,6 +39,7 @@ from reclio.settings import (
 _T = TypeVar("_T")
 
 __all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
     "VARIABLES",
     "EmbeddingConfig",
     "EnvVar",
@@ -52,6 +54,7 @@ __all__ = [
     "default_state_path",
     "variables_markdown",
 ]
+
 
 def default_state_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_DATA_HOME/reclio/state.sqlite3`` (``~/.local/share`` when unset)."""
@@ -84,6 +87,7 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar("RECLIO_RECOMBEE_BASE_URI", "Recombee host override (`http://` for local)", "unset"),
     EnvVar("RECLIO_EMBEDDING_MODEL", "sentence-transformers model name or path", "unset: hashing"),
     EnvVar("RECLIO_EMBEDDING_DEVICE", "torch device for the embedder", "unset: library picks"),
+    EnvVar("RECLIO_EMBEDDING_THREADS", "torch CPU threads of the embedder", "`1`"),
     EnvVar("RECLIO_VECTOR_INDEX", "`exact`, `annoy` or `voyager`", "`exact`"),
     EnvVar("RECLIO_VECTOR_DIR", "folder of the published index files", "beside the state file"),
     EnvVar("RECLIO_HTTP_TIMEOUT", "seconds each HTTP read may take", "`20`"),
@@ -234,6 +238,7 @@ class ReclioConfig:
             embedding=EmbeddingConfig(
                 model=env.get("RECLIO_EMBEDDING_MODEL"),
                 device=env.get("RECLIO_EMBEDDING_DEVICE"),
+                cpu_threads=env.parse("RECLIO_EMBEDDING_THREADS", int, 1),
             ),
             vectors=VectorConfig(
                 backend=env.parse("RECLIO_VECTOR_INDEX", _backend, "exact"),

@@ -16,6 +16,7 @@ import attrs
 from reclio.errors import ConfigurationError
 
 __all__ = [
+    "DEFAULT_EMBEDDING_MODEL",
     "TMDB_BASE_URL",
     "TRAKT_BASE_URL",
     "EmbeddingConfig",
@@ -137,39 +138,67 @@ class RecombeeConfig:
     diagnose_sample: int = attrs.field(default=20, validator=_positive)
 
 
+DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+"""The sentence-transformers model used when `EmbeddingConfig.model` names none."""
+
+
+def _optional_positive(
+    instance: object, attribute: attrs.Attribute[Any], value: int | None
+) -> None:
+    if value is not None:
+        _positive(instance, attribute, value)
+
+
 @attrs.frozen
 class EmbeddingConfig:
     """The embedder.
 
     Attributes:
         model: A sentence-transformers model name or local path; ``None`` selects the
-            hashing embedder (no model, no download).
+            hashing embedder (no model, no download). `SentenceTransformerEmbedder` given
+            ``None`` uses `DEFAULT_EMBEDDING_MODEL`.
         device: ``"cpu"``, ``"cuda"``, ...; ``None`` lets the library pick (a GPU when present).
         batch_size: Texts per forward pass.
+        cpu_threads: torch threads when the model runs on the CPU (process-wide);
+            ``None`` keeps torch's default (one per core). One by default: embedding is
+            background work, and on 2 cores a second thread made it 1.8 times as fast on
+            an idle machine but slower on a busy one, while taking the core that serves
+            requests (docs/vectors.md).
     """
 
     model: str | None = None
     device: str | None = None
     batch_size: int = attrs.field(default=64, validator=_positive)
+    cpu_threads: int | None = attrs.field(default=1, validator=_optional_positive)
 
 
 @attrs.frozen
 class VectorConfig:
-    """The vector index.
+    """The vector index. Defaults come from ``benchmarks/vectors.py`` (docs/vectors.md).
 
     Attributes:
         backend: ``"exact"`` (NumPy, small catalogs), ``"annoy"`` or ``"voyager"``.
         directory: Where the published index files live (default: beside the state file).
-        n_trees: Annoy trees per build.
-        search_k: Annoy nodes inspected per query (0: Annoy's default, ``n_trees * k``).
         seed: Seed of every build, so equal inputs give equal files.
+        overfetch: Neighbours an approximate index fetches per neighbour wanted under a
+            ``media_type`` filter (excluded refs are counted exactly), so filters still
+            fill ``k``; it asks again for more when they do not.
+        annoy_trees: Annoy trees per build (more: a bigger file, hardly better recall).
+        annoy_search_k: Annoy candidates inspected per query (0: Annoy's ``n_trees * k``).
+        voyager_m: Voyager (HNSW) links per node.
+        voyager_ef_construction: Voyager's candidate list while building.
+        voyager_ef: Voyager's candidate list per query (at least ``k`` is used).
     """
 
     backend: VectorBackend = "exact"
     directory: Path | None = None
-    n_trees: int = attrs.field(default=50, validator=_positive)
-    search_k: int = attrs.field(default=0, validator=_not_negative)
     seed: int = 42
+    overfetch: float = attrs.field(default=2.0, validator=_positive)
+    annoy_trees: int = attrs.field(default=50, validator=_positive)
+    annoy_search_k: int = attrs.field(default=5000, validator=_not_negative)
+    voyager_m: int = attrs.field(default=16, validator=_positive)
+    voyager_ef_construction: int = attrs.field(default=200, validator=_positive)
+    voyager_ef: int = attrs.field(default=40, validator=_positive)
 
 
 @attrs.frozen

@@ -20,6 +20,7 @@ HEAVY_MODULES = (
     "scipy",
     "sentence_transformers",
     "torch",
+    "voyager",
 )
 
 

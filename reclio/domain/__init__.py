@@ -26,7 +26,7 @@ from reclio.domain.interactions import (
 from reclio.domain.lists import AccountLimits, ListDiff, ListHandle, ManagedList, ManagedListKind
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.domain.results import WriteResult
-from reclio.domain.titles import CatalogRecord, Genre, Title
+from reclio.domain.titles import CatalogRecord, Genre, Title, title_text
 from reclio.domain.users import (
     Anchor,
     CadenceTier,
@@ -80,5 +80,6 @@ __all__ = [
     "genre_name",
     "genre_table",
     "normalize_rating",
+    "title_text",
     "valid_text",
 ]

@@ -96,13 +96,8 @@ class Title:
         }
 
     def embedding_text(self) -> str:
-        """The text an embedder reads for this title; its hash decides re-embedding."""
-        parts = [self.title]
-        if self.genres:
-            parts.append(", ".join(genre.name for genre in self.genres))
-        if self.overview:
-            parts.append(self.overview)
-        return ". ".join(parts)
+        """The text an embedder reads for this title (`title_text`); its hash decides embedding."""
+        return title_text(self)
 
     def content_hash(self) -> str:
         """A stable digest of every property; a changed hash means push the title again."""
@@ -112,6 +107,34 @@ class Title:
     def text_hash(self) -> str:
         """A stable digest of `embedding_text`; a changed hash means embed again."""
         return hashlib.blake2b(self.embedding_text().encode(), digest_size=16).hexdigest()
+
+
+def title_text(title: Title) -> str:
+    """The one text every embedder reads for a title: content sync, benchmarks and docs alike.
+
+    The template, with every part whose data is missing left out::
+
+        {title} ({year}). {genre}, {genre}. Directed by {director}. Starring {cast}, ... {overview}
+
+    Shows say "Created by" instead of "Directed by" (their ``director`` is the creator).
+    The most telling parts come first, so a model that truncates long texts (MiniLM reads
+    256 word pieces) loses the end of the overview, never the title or the genres.
+
+    Example:
+        ``Alien (1979). Horror, Science Fiction. Directed by Ridley Scott. Starring Sigourney
+        Weaver, Tom Skerritt. During its return to the earth, ...``
+    """
+    parts = [f"{title.title} ({title.year})" if title.year is not None else title.title]
+    if title.genres:
+        parts.append(", ".join(genre.name for genre in title.genres))
+    if title.director:
+        verb = "Directed" if title.ref.media_type is MediaType.MOVIE else "Created"
+        parts.append(f"{verb} by {title.director}")
+    if title.cast:
+        parts.append("Starring " + ", ".join(title.cast))
+    text = ". ".join(part.strip().rstrip(".") for part in parts if part.strip()) + "."
+    overview = title.overview.strip()
+    return f"{text} {overview}" if overview else text
 
 
 def _plain(_inst: object, _field: object, value: object) -> object:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,26 +95,36 @@ def load_movielens(path: Path) -> RatingsDataset:
     return _load_100k(path)
 
 
-def _load_latest_small(path: Path) -> RatingsDataset:
+def latest_small_refs(path: Path, movie_ids: Sequence[int]) -> list[ItemRef]:
+    """The ref of each ml-latest-small movie: ``movie_{tmdbId}`` from ``links.csv``.
+
+    A movie without a TMDB id, or sharing one with an earlier movie, gets a placeholder
+    (``PLACEHOLDER_BASE + movieId``), so every MovieLens item stays a distinct item.
+    """
     tmdb: dict[int, int] = {}
     with (path / "links.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             if row["tmdbId"]:
                 tmdb[int(row["movieId"])] = int(row["tmdbId"])
+    refs: list[ItemRef] = []
+    taken: set[int] = set()
+    for movie_id in movie_ids:
+        number = tmdb.get(movie_id)
+        if number is None or number in taken:
+            number = PLACEHOLDER_BASE + movie_id
+        taken.add(number)
+        refs.append(ItemRef.movie(number))
+    return refs
+
+
+def _load_latest_small(path: Path) -> RatingsDataset:
     item_ids: list[int] = []
     titles: list[str] = []
     with (path / "movies.csv").open(newline="", encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             item_ids.append(int(row["movieId"]))
             titles.append(row["title"])
-    refs: list[ItemRef] = []
-    taken: set[int] = set()
-    for movie_id in item_ids:
-        number = tmdb.get(movie_id)
-        if number is None or number in taken:
-            number = PLACEHOLDER_BASE + movie_id
-        taken.add(number)
-        refs.append(ItemRef.movie(number))
+    refs = latest_small_refs(path, item_ids)
     raw: list[tuple[str, int, float, int]] = []
     with (path / "ratings.csv").open(newline="", encoding="utf-8") as handle:
         raw.extend(

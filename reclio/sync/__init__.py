@@ -2,6 +2,8 @@
 
 * :class:`ContentSync` keeps the catalog, the recommender's items, the embeddings and the
   vector index in step (DESIGN section 6).
+* :class:`PublishedIndex` builds the vector index once and shares the file with every
+  process (:class:`IndexSlot` keeps it in one process).
 * :class:`UserSync` syncs one user's activity to the recommender and materializes their
   picks into managed lists; :meth:`UserSync.sweep` runs every due user (DESIGN section 5).
 * The decisions are pure functions in ``reclio.sync._plan``, property-tested.
@@ -15,16 +17,16 @@ from reclio.sync._content import (
     CONTENT_LEASE,
     LAST_RUN_CURSOR,
     REFRESH_CURSOR,
-    VECTORS_CURSOR,
     ContentStore,
     ContentSync,
     rebuild_index,
 )
-from reclio.sync._index import IndexSlot
+from reclio.sync._index import INDEX_CURSOR, VECTORS_CURSOR, IndexSlot, PublishedIndex, VectorStore
 from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 
 __all__ = [
     "CONTENT_LEASE",
+    "INDEX_CURSOR",
     "LAST_RUN_CURSOR",
     "REFRESH_CURSOR",
     "VECTORS_CURSOR",
@@ -35,10 +37,12 @@ __all__ = [
     "IndexSlot",
     "Progress",
     "ProgressCallback",
+    "PublishedIndex",
     "SweepReport",
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
     "UserSyncStore",
+    "VectorStore",
     "rebuild_index",
 ]

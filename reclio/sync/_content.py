@@ -17,7 +17,8 @@ bounded by ``batch_size`` (plus the vector index itself, which is in memory by n
    Every title whose text hash differs from the one embedded is embedded. Failures stay
    pending in the store and are retried by the next run.
 4. **Index**: when anything was embedded (or the index is empty), the vector index is
-   rebuilt from the stored vectors and swapped in atomically.
+   rebuilt from the stored vectors and swapped in atomically; a `PublishedIndex` also
+   publishes the file every other process loads.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from datetime import datetime
 from typing import Protocol
 
 from reclio._clock import Clock, utc_now
-from reclio.domain import CatalogRecord, ItemRef, MediaType, Title, Vector
+from reclio.domain import CatalogRecord, ItemRef, MediaType, Title
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import LeaseHeld, SourceError, SyncError
 from reclio.ports import (
@@ -45,7 +46,7 @@ from reclio.ports import (
     Recommender,
 )
 from reclio.sync._config import ContentSyncConfig
-from reclio.sync._index import IndexSlot
+from reclio.sync._index import VECTORS_CURSOR, IndexSlot
 from reclio.sync._run import Run
 
 __all__ = [
@@ -66,13 +67,6 @@ LAST_RUN_CURSOR = "content:last_run"
 REFRESH_CURSOR = "content:refresh"
 """The state-store cursor holding the stored titles still to refresh (changed upstream but
 not fetched yet: beyond a run's limit, or the fetch failed), oldest first, as JSON."""
-
-VECTORS_CURSOR = "content:vectors"
-"""The state-store cursor naming the current version of the stored vectors.
-
-Content sync sets a new version before it writes any vector, so an index built from an
-older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
-"""
 
 CONTENT_LEASE = "content-sync"
 """The state-store lease a content sync holds; anything else that rewrites catalog rows
@@ -374,32 +368,28 @@ class ContentSync:
     # -- phase 4 -------------------------------------------------------------------------------
 
     async def _rebuild_index(self, notify: ProgressCallback) -> None:
-        version = await self._store.get_cursor(VECTORS_CURSOR)
-        if len(self._index) > 0 and self._index.version == version:
-            return
-        count = await rebuild_index(self._store, self._index)
-        notify(Progress("index", count, count))
+        # Rebuilds (and publishes) only when the stored vectors' version moved.
+        count = await self._index.update(self._store)
+        if count is not None:
+            notify(Progress("index", count, count))
 
 
 async def rebuild_index(store: ContentStore, index: IndexSlot) -> int:
-    """Rebuild ``index`` from every vector in ``store`` and swap it in atomically.
+    """Bring a worker's index up to date with what content sync stored or published.
 
-    A worker that only runs user syncs calls this at start-up (content sync calls it after
-    embedding). An empty store leaves the index as it is.
+    A worker that only runs user syncs calls this at start-up (content sync updates the
+    index itself). A `PublishedIndex` loads the published file and builds nothing; a plain
+    `IndexSlot` (one process) rebuilds from the stored vectors when their version moved.
+    An empty store leaves the index as it is.
 
     Returns:
-        How many vectors the index now holds (0 when the store had none).
+        How many vectors the index now holds.
 
     Raises:
         SourceError: the store failed.
     """
-    version = await store.get_cursor(VECTORS_CURSOR)
-    vectors: list[tuple[ItemRef, Vector]] = []
-    async for batch in store.iter_embeddings():
-        vectors.extend(batch)
-    if vectors:
-        await index.rebuild(vectors, version=version)
-    return len(vectors)
+    await index.refresh(store)
+    return len(index)
 
 
 def _needs_embedding(record: CatalogRecord) -> bool:

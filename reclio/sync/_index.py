@@ -1,15 +1,58 @@
-"""``IndexSlot``: a vector index that is replaced whole, so readers never see a half-built one."""
+"""The vector index the syncs share: replaced whole, and built once for every process.
+
+`IndexSlot` holds the current index and swaps in rebuilt ones, so a reader never sees a
+half-built one. It keeps everything in one process: the embedded default and tests.
+
+`PublishedIndex` is the slot for more than one process. Content sync (the single writer)
+rebuilds the index from the stored vectors only when they changed, saves it into
+``directory`` under a name that carries the vectors' version, and then records that name
+in the state store (the `INDEX_CURSOR`). Every other process (user sync workers, the CLI,
+the web app) loads the published file (Annoy memory-maps it) instead of rebuilding, and
+loads again when the cursor moves (`PublishedIndex.refresh`). Files are written to a
+temporary name and renamed, and a version is named in the store only once its files are
+complete, so no reader ever opens half an index; the previous version stays on disk for
+readers that have not refreshed yet, older ones are deleted.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
+import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Final, Protocol
+
+import numpy as np
 
 from reclio.domain import ItemRef, MediaType, Vector
-from reclio.ports import VectorIndex
+from reclio.errors import SourceError
+from reclio.ports import CursorStore, EmbeddingStore, VectorIndex
 
-__all__ = ["IndexSlot"]
+__all__ = ["INDEX_CURSOR", "VECTORS_CURSOR", "IndexSlot", "PublishedIndex", "VectorStore"]
+
+_log = logging.getLogger("reclio.sync.index")
+
+VECTORS_CURSOR: Final = "content:vectors"
+"""The state-store cursor naming the current version of the stored vectors.
+
+Content sync sets a new version before it writes any vector, so an index built from an
+older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
+"""
+
+INDEX_CURSOR: Final = "content:index"
+"""The state-store cursor naming the published index file (``{kind}-{vectors version}.idx``)."""
+
+_NO_VERSION: Final = "initial"
+"""The version of vectors stored before content sync kept versions."""
+
+_SUFFIX: Final = ".idx"
+_STALE_TEMPORARY_SECONDS: Final = 3600.0
+
+
+class VectorStore(CursorStore, EmbeddingStore, Protocol):
+    """**Port (state roles):** what the index slots read: cursors and stored vectors."""
 
 
 class IndexSlot(VectorIndex):
@@ -17,7 +60,9 @@ class IndexSlot(VectorIndex):
 
     Content sync builds a fresh index (from ``factory``) off the event loop and then replaces
     the reference in one assignment; user syncs and feeds querying the slot meanwhile keep
-    using the previous index, and afterwards the new one, never a half-built one.
+    using the previous index, and afterwards the new one, never a half-built one. Nothing
+    is shared with other processes: each one that uses a plain slot builds its own index
+    from the stored vectors (`PublishedIndex` builds once for all).
 
     Stability: caller-stable.
 
@@ -45,7 +90,7 @@ class IndexSlot(VectorIndex):
         self._current = index
 
     async def rebuild(
-        self, items: Sequence[tuple[ItemRef, Vector]], *, version: str | None = None
+        self, items: Iterable[tuple[ItemRef, Vector]], *, version: str | None = None
     ) -> None:
         """Build a fresh index from ``items`` in a worker thread, then swap it in.
 
@@ -57,6 +102,37 @@ class IndexSlot(VectorIndex):
         await asyncio.to_thread(fresh.build, items)
         self.swap(fresh)
         self._version = version
+
+    async def update(self, store: VectorStore) -> int | None:
+        """Content sync's index phase: rebuild from the stored vectors if they changed.
+
+        Returns:
+            How many vectors the rebuilt index holds; ``None`` when nothing was rebuilt
+            (the index is current, or the store holds no vectors).
+
+        Raises:
+            SourceError: the store failed.
+            ValueError: the stored vectors have different dimensions.
+        """
+        version = await store.get_cursor(VECTORS_CURSOR)
+        if len(self) > 0 and self._version == version:
+            return None
+        refs, matrix = await stored_vectors(store)
+        if not refs:
+            return None
+        await self.rebuild(zip(refs, matrix, strict=True), version=version)
+        return len(refs)
+
+    async def refresh(self, store: VectorStore) -> bool:
+        """A reader's start-up and periodic check: here the same as `update`.
+
+        Returns:
+            True when the index changed.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        return await self.update(store) is not None
 
     def build(self, items: Iterable[tuple[ItemRef, Vector]]) -> None:
         """Build a fresh index from ``items`` (in this thread), then swap it in."""
@@ -89,3 +165,212 @@ class IndexSlot(VectorIndex):
         fresh.load(path)
         self.swap(fresh)
         self._version = None
+
+
+class PublishedIndex(IndexSlot):
+    """**VectorIndex** built once by content sync and loaded by every other process.
+
+    Give every process the same ``directory`` (a local or shared file system), ``kind``
+    and state store. Content sync calls `update` after embedding; readers call `refresh`
+    at start-up and then as often as they like (it costs one cursor read when nothing
+    moved): the CLI before a sweep, a worker before each batch of user syncs, the web app
+    on a timer. A reader that has loaded an index keeps answering from it while a new one
+    is published, and until its `refresh` swaps the new one in.
+
+    Stability: caller-stable.
+
+    Args:
+        factory: Makes an empty index of the kind to use.
+        directory: Where published files live (created on first publish).
+        kind: Names this kind of index and the parameters its files depend on, e.g.
+            ``"annoy-3f2a9c1e"`` (see ``reclio.adapters.vectors.index_kind``); a process
+            configured for another kind never loads these files.
+        keep: Published versions kept on disk (the current one and those before it).
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], VectorIndex],
+        directory: Path,
+        *,
+        kind: str,
+        keep: int = 2,
+    ) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", kind):
+            msg = f"kind must be a plain file-name stem, got {kind!r}"
+            raise ValueError(msg)
+        if keep < 1:
+            msg = f"keep must be at least 1, got {keep}"
+            raise ValueError(msg)
+        super().__init__(factory)
+        self._directory = Path(directory)
+        self._kind = kind
+        self._keep = keep
+        self._published: str | None = None
+        self._warned: str | None = None
+
+    @property
+    def directory(self) -> Path:
+        """Where published files live."""
+        return self._directory
+
+    @property
+    def published(self) -> str | None:
+        """The published file this process has loaded (or built), if any."""
+        return self._published
+
+    def file_name(self, version: str) -> str:
+        """The file the index of vectors ``version`` is published as."""
+        safe = version if re.fullmatch(r"[A-Za-z0-9_.-]+", version) else _digest(version)
+        return f"{self._kind}-{safe}{_SUFFIX}"
+
+    async def update(self, store: VectorStore) -> int | None:
+        """Content sync's index phase: build and publish, only if the vectors changed.
+
+        When the published index already matches the stored vectors, it is loaded (if
+        this process does not hold it yet) and nothing is built.
+
+        Returns:
+            How many vectors the newly published index holds; ``None`` when nothing was
+            built.
+
+        Raises:
+            SourceError: the store failed, or the index file could not be written.
+            ValueError: the stored vectors have different dimensions.
+        """
+        version = await store.get_cursor(VECTORS_CURSOR) or _NO_VERSION
+        name = self.file_name(version)
+        if await store.get_cursor(INDEX_CURSOR) == name and (self._directory / name).exists():
+            if self._published != name:
+                await self._load(name, version)
+            return None
+        refs, matrix = await stored_vectors(store)
+        if not refs:
+            return None
+        fresh = await asyncio.to_thread(self._build_and_save, refs, matrix, name)
+        # Named in the store only now that its files are complete.
+        await store.set_cursor(INDEX_CURSOR, name)
+        self.swap(fresh)
+        self._version, self._published = version, name
+        _log.info("published vector index %s (%d vectors)", name, len(refs))
+        await asyncio.to_thread(self._prune, name)
+        return len(refs)
+
+    async def refresh(self, store: VectorStore) -> bool:
+        """Load the published index if it is not the one this process holds.
+
+        A file that cannot be loaded (deleted meanwhile, unreadable) is logged as a
+        WARNING and the current index stays; the next refresh tries again.
+
+        Returns:
+            True when a newly published index was swapped in.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        name = await store.get_cursor(INDEX_CURSOR)
+        if name is None or name == self._published:
+            return False
+        version = self._version_of(name)
+        if version is None:
+            if self._warned != name:
+                self._warned = name
+                _log.warning(
+                    "the published vector index %s is not of this process's kind %s:"
+                    " configure every process alike (RECLIO_VECTOR_INDEX)",
+                    name,
+                    self._kind,
+                )
+            return False
+        try:
+            await self._load(name, version)
+        except SourceError as exc:
+            _log.warning("could not load the published vector index %s: %s", name, exc)
+            return False
+        return True
+
+    async def _load(self, name: str, version: str) -> None:
+        fresh = self._factory()
+        await asyncio.to_thread(fresh.load, self._directory / name)
+        self.swap(fresh)
+        self._version, self._published = version, name
+        _log.info("loaded vector index %s (%d vectors)", name, len(fresh))
+
+    def _version_of(self, name: str) -> str | None:
+        prefix = f"{self._kind}-"
+        if name.startswith(prefix) and name.endswith(_SUFFIX):
+            return name[len(prefix) : -len(_SUFFIX)]
+        return None
+
+    def _build_and_save(self, refs: list[ItemRef], matrix: Vector, name: str) -> VectorIndex:
+        fresh = self._factory()
+        fresh.build(zip(refs, matrix, strict=True))
+        self._directory.mkdir(parents=True, exist_ok=True)
+        fresh.save(self._directory / name)
+        return fresh
+
+    def _prune(self, current: str) -> None:
+        """Delete published files older than the newest ``keep`` versions, and dead temporaries."""
+        try:
+            published = sorted(
+                (p for p in self._directory.glob(f"{self._kind}-*{_SUFFIX}") if p.name != current),
+                key=lambda p: p.stat().st_mtime,
+                reverse=True,
+            )
+            doomed = [p for old in published[self._keep - 1 :] for p in _with_sidecars(old)]
+            cutoff = time.time() - _STALE_TEMPORARY_SECONDS
+            doomed += [
+                p
+                for p in self._directory.glob(f".{self._kind}-*.tmp")
+                if p.stat().st_mtime < cutoff
+            ]
+        except OSError as exc:
+            _log.warning("could not list old vector index files: %s", exc)
+            return
+        for path in doomed:
+            try:
+                # A reader that memory-mapped the file keeps its pages (POSIX).
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                _log.warning("could not delete old vector index file %s: %s", path, exc)
+
+
+def _with_sidecars(path: Path) -> list[Path]:
+    return [path, *path.parent.glob(f"{path.name}.*")]
+
+
+def _digest(text: str) -> str:
+    import hashlib  # noqa: PLC0415 - only odd version strings need it
+
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+async def stored_vectors(store: EmbeddingStore) -> tuple[list[ItemRef], Vector]:
+    """Every stored vector: the refs in store order and one float32 matrix of their rows.
+
+    One contiguous matrix (not a list of rows) keeps a build's memory at the vectors' size.
+
+    Raises:
+        SourceError: the store failed.
+        ValueError: the stored vectors have different dimensions.
+    """
+    refs: list[ItemRef] = []
+    blocks: list[Vector] = []
+    async for batch in store.iter_embeddings():
+        if not batch:
+            continue
+        refs.extend(ref for ref, _ in batch)
+        try:
+            blocks.append(np.asarray([vector for _, vector in batch], dtype=np.float32))
+        except ValueError as exc:
+            msg = (
+                "stored vectors have different dimensions: the embedder changed; embed every"
+                " title again with one embedder"
+            )
+            raise ValueError(msg) from exc
+    if not refs:
+        return [], np.zeros((0, 0), dtype=np.float32)
+    if len({block.shape[1] for block in blocks}) > 1:
+        msg = "stored vectors have different dimensions: the embedder changed; embed again"
+        raise ValueError(msg)
+    return refs, np.concatenate(blocks)

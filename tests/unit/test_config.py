@@ -95,7 +95,7 @@ def test_every_listed_variable_changes_the_config(var: config_module.EnvVar) -> 
     base |= {"RECLIO_TRAKT_CLIENT_SECRET": "s", "RECLIO_RECOMBEE_DATABASE_ID": "d"}
     base |= {"RECLIO_RECOMBEE_TOKEN": "r"}
     samples = {"RECLIO_VECTOR_INDEX": "annoy", "RECLIO_LOG_LEVEL": "DEBUG"}
-    numeric = ("TIMEOUT", "ATTEMPTS", "RATE_LIMIT")
+    numeric = ("TIMEOUT", "ATTEMPTS", "RATE_LIMIT", "THREADS")
     value = samples.get(var.name, "7" if var.name.endswith(numeric) else "/x/changed")
     before = ReclioConfig.from_env(base)
     after = ReclioConfig.from_env({**base, var.name: value})

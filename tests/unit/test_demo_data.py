@@ -210,7 +210,9 @@ async def test_hashing_neighbours_share_genres(catalog: list[Title]) -> None:
     hits = sum(share(t, by_ref[ref]) for t, ref in zip(movies, nearest, strict=True))
     # Baseline: each movie paired with the next one, an unrelated title.
     chance = sum(share(a, b) for a, b in itertools.pairwise(movies))
-    assert hits / len(movies) > 0.7
+    # title_text also carries cast and director, which the generated world draws apart
+    # from the genres: they dilute the genre signal (0.785 without them, 0.67 with).
+    assert hits / len(movies) > 0.6
     assert hits > 2 * chance
 
 

@@ -179,7 +179,7 @@ def test_content_hash_tracks_every_property(title: Title, field: str) -> None:
     assert attrs.evolve(title).content_hash() == title.content_hash()
     changed = attrs.evolve(title, **{field: CHANGES[field](title)})
     assert changed.content_hash() != title.content_hash()
-    text_fields = {"title", "overview", "genres"}
+    text_fields = {"title", "overview", "genres", "year", "cast", "director"}
     assert (changed.text_hash() != title.text_hash()) == (field in text_fields)
 
 

@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
+from reclio.domain import Vector
 from reclio.ports import Embedder
 
 _WORD: Final = re.compile(r"\w+")
@@ -57,11 +57,11 @@ class HashingEmbedder(Embedder):
         """Length of every vector."""
         return self._dimension
 
-    async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    async def embed(self, texts: Sequence[str]) -> Vector:
         """One unit-length float32 row per text, in order (runs inline: microseconds a text)."""
         return self.embed_sync(texts)
 
-    def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+    def embed_sync(self, texts: Sequence[str]) -> Vector:
         """The same as `embed`, for callers outside an event loop."""
         matrix = np.zeros((len(texts), self._dimension), dtype=np.float32)
         for row, text in enumerate(texts):
