@@ -49,7 +49,14 @@ from reclio.ports import (
     SupportsAclose,
     VectorIndex,
 )
-from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot, UserSync, UserSyncConfig
+from reclio.sync import (
+    ContentSync,
+    ContentSyncConfig,
+    IndexSlot,
+    PublishedIndex,
+    UserSync,
+    UserSyncConfig,
+)
 from reclio.sync import rebuild_index as _rebuild_index
 
 if TYPE_CHECKING:
@@ -367,7 +374,7 @@ class _Wiring:
         if content_sync is None and self.config.tmdb is not None:
             pages = self.config.tmdb.candidate_pages
             content_sync = ContentSyncConfig(pages=dict.fromkeys(CandidateList, pages))
-        slot = IndexSlot(index or self._index())
+        slot = self._index_slot(index)
         content = ContentSync(
             catalog=catalog,
             recommender=recommender,
@@ -473,19 +480,28 @@ class _Wiring:
         return engine
 
     def _embedder(self) -> Embedder:
-        if self.config.embedding.model is not None:
-            raise _not_yet("sentence-transformers", "RECLIO_EMBEDDING_MODEL")
-        from reclio.adapters.memory import HashingEmbedder  # noqa: PLC0415
+        from reclio.adapters.vectors import make_embedder  # noqa: PLC0415 - numpy or torch
 
-        _log.info("embeddings: the hashing embedder (RECLIO_EMBEDDING_MODEL is unset)")
-        return HashingEmbedder()
+        model = self.config.embedding.model
+        if model is None:
+            _log.info("embeddings: the hashing embedder (RECLIO_EMBEDDING_MODEL is unset)")
+        else:
+            _log.info("embeddings: sentence-transformers model %s", model)
+        return make_embedder(self.config.embedding)
 
-    def _index(self) -> Callable[[], VectorIndex]:
-        if self.config.vectors.backend != "exact":
-            raise _not_yet(self.config.vectors.backend, "RECLIO_VECTOR_INDEX")
-        from reclio.adapters.memory import ExactVectorIndex  # noqa: PLC0415
+    def _index_slot(self, index: Callable[[], VectorIndex] | None) -> IndexSlot:
+        """The vector index: published to files beside the state, loaded by every process."""
+        from reclio.adapters.vectors import index_kind  # noqa: PLC0415 - an extra's index
 
-        return ExactVectorIndex
+        kind = index_kind(self.config.vectors)
+        make = index or kind.make
+        folder = self.config.vectors.directory
+        if folder is None and (beside := self.config.state.directory) is not None:
+            folder = beside / "vectors"
+        if folder is None:  # a throw-away state: the index lives in this process only
+            return IndexSlot(make)
+        _log.info("vector index: %s, published in %s", kind.name, folder)
+        return PublishedIndex(make, folder, kind=kind.name)
 
 
 def load_into(
