@@ -73,11 +73,17 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar("RECLIO_STATE_URL", "PostgreSQL URL; wins over the SQLite file", "unset: SQLite"),
     EnvVar("RECLIO_LOG_LEVEL", "log level of the `reclio` command", "`WARNING`"),
     EnvVar("RECLIO_TMDB_TOKEN", "TMDB v4 read-access token (or v3 key)", "unset: embedded"),
-    EnvVar("RECLIOTMDB_BASE_URL", "TMDB API root", "`https://api.themoviedb.org/3`"),
+    EnvVar("RECLIO_TMDB_BASE_URL", "TMDB API root", "`https://api.themoviedb.org/3`"),
     EnvVar("RECLIO_TMDB_RATE_LIMIT", "TMDB requests per second, whole process", "`40`"),
     EnvVar("RECLIO_TRAKT_CLIENT_ID", "Trakt app client id", "unset: embedded"),
     EnvVar("RECLIO_TRAKT_CLIENT_SECRET", "Trakt app client secret", "unset: embedded"),
-    EnvVar("RECLIOTRAKT_BASE_URL", "Trakt API root", "`https://api.trakt.tv`"),
+    EnvVar("RECLIO_TRAKT_BASE_URL", "Trakt API root", "`https://api.trakt.tv`"),
+    EnvVar(
+        "RECLIO_TRAKT_REDIRECT_URI",
+        "Trakt app redirect URI (authorization-code flow)",
+        "`urn:ietf:wg:oauth:2.0:oob`",
+    ),
+    EnvVar("RECLIO_TRAKT_WRITE_RATE_LIMIT", "Trakt list writes per user per second", "`1`"),
     EnvVar("RECLIO_RECOMBEE_DATABASE_ID", "Recombee database id", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_TOKEN", "Recombee private token", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_REGION", "Recombee region, e.g. `eu-west`", "`us-west`"),
@@ -208,7 +214,7 @@ class ReclioConfig:
             tmdb=(
                 TmdbConfig(
                     tmdb_token,
-                    base_url=env.get("RECLIOTMDB_BASE_URL") or TMDB_BASE_URL,
+                    base_url=env.get("RECLIO_TMDB_BASE_URL") or TMDB_BASE_URL,
                     requests_per_second=env.parse("RECLIO_TMDB_RATE_LIMIT", float, 40.0),
                 )
                 if tmdb_token
@@ -217,7 +223,10 @@ class ReclioConfig:
             trakt=(
                 TraktConfig(
                     *trakt,
-                    base_url=env.get("RECLIOTRAKT_BASE_URL") or TRAKT_BASE_URL,
+                    base_url=env.get("RECLIO_TRAKT_BASE_URL") or TRAKT_BASE_URL,
+                    redirect_uri=env.get("RECLIO_TRAKT_REDIRECT_URI")
+                    or "urn:ietf:wg:oauth:2.0:oob",
+                    writes_per_second=env.parse("RECLIO_TRAKT_WRITE_RATE_LIMIT", float, 1.0),
                 )
                 if trakt
                 else None

@@ -91,28 +91,33 @@ def _entries(values: Sequence[ListEntry]) -> tuple[ListEntry, ...]:
 
 @attrs.frozen
 class ListSnapshot:
-    """What one read of a list found: its handle and its entries, in order.
+    """What one read of a list found: its entries, in order.
 
     Attributes:
-        handle: The list (its ``item_count`` counts every entry, ``foreign`` ones too).
+        list_id: The list read.
         entries: The titles on it, in the list's order, each with its entry id.
         foreign: Entries that are no title reclio can name (a person, an episode, a title
             without a TMDB id); they stay on the list, and no reorder is sent around them.
     """
 
-    handle: ListHandle
+    list_id: int = attrs.field(validator=positive_list_id)
     entries: tuple[ListEntry, ...] = attrs.field(default=(), converter=_entries)
     foreign: int = attrs.field(default=0, validator=attrs.validators.ge(0))
 
     @classmethod
-    def empty(cls, handle: ListHandle) -> ListSnapshot:
+    def empty(cls, list_id: int) -> ListSnapshot:
         """The snapshot of a list just created (no read needed: it holds nothing)."""
-        return cls(handle)
+        return cls(list_id)
 
     @property
     def refs(self) -> tuple[ItemRef, ...]:
         """The titles, in order."""
         return tuple(entry.ref for entry in self.entries)
+
+    @property
+    def item_count(self) -> int:
+        """Every entry on the list, foreign ones included."""
+        return len(self.entries) + self.foreign
 
 
 @attrs.frozen

@@ -32,6 +32,7 @@ from reclio.domain import (
     Interaction,
     ItemRef,
     ListAccount,
+    ListHandle,
     ListSnapshot,
     ManagedList,
     ManagedListKind,
@@ -590,6 +591,55 @@ class UserSync:
             )
         return state
 
+    async def _read_list(
+        self,
+        run: Run,
+        user_id: str,
+        kind: ManagedListKind,
+        record: ManagedList | None,
+        *,
+        account: ListAccount,
+        now: datetime,
+    ) -> tuple[ListHandle, ListSnapshot, bool] | None:
+        """The list to write, what it holds, and whether it was just created.
+
+        ``None`` when it cannot be written this sync (the failure or the lag is recorded).
+        A list the account read shows is used as listed; one it does not is adopted by name
+        or created; a read that is behind reclio's last write is never planned from.
+        """
+        name = kind.list_name
+        lag = self._config.list_read_lag
+        listed = None
+        if record is not None:
+            listed = next((h for h in account.lists if h.list_id == record.list_id), None)
+        if list_read_lags(record, listed, now=now, lag=lag):
+            run.error(f"read list {name!r}", _LAGGING)
+            return None
+        created = listed is None and account.find(name) is None
+        try:
+            handle = listed
+            if handle is None:
+                run.call(write=created)
+                handle = await self._sink.ensure_list(
+                    user_id, name, description=_DESCRIPTIONS[kind], account=account
+                )
+            if created:
+                return handle, ListSnapshot.empty(handle.list_id), True  # new: nothing to read
+            run.call()
+            current = await self._sink.snapshot(user_id, handle.list_id)
+        except AccountLimitExceeded as exc:
+            run.error(f"ensure_list {name!r}", exc)
+            return None
+        except SourceError as exc:
+            # A failed read changes nothing on the list: its record still says whether the
+            # last write succeeded (the same rule as a failed account read).
+            run.error(f"read list {name!r}", exc)
+            return None
+        if list_read_lags(record, handle, now=now, lag=lag, entries=current.item_count):
+            run.error(f"read list {name!r}", _LAGGING)
+            return None
+        return handle, current, False
+
     async def _write_list(
         self,
         run: Run,
@@ -602,40 +652,11 @@ class UserSync:
     ) -> UserState:
         user_id = state.user_id
         name = kind.list_name
-        lag = self._config.list_read_lag
         record = state.managed_list(kind)
-        listed = None
-        if record is not None:
-            listed = next((h for h in account.lists if h.list_id == record.list_id), None)
-        if list_read_lags(record, listed, now=now, lag=lag):
-            run.error(f"read list {name!r}", _LAGGING)
+        read = await self._read_list(run, user_id, kind, record, account=account, now=now)
+        if read is None:
             return state
-        created = listed is None and account.find(name) is None
-        try:
-            handle = listed
-            if handle is None:
-                run.call(write=created)
-                handle = await self._sink.ensure_list(
-                    user_id, name, description=_DESCRIPTIONS[kind], account=account
-                )
-            if created:
-                current = ListSnapshot.empty(handle)  # nothing to read: it is new
-            else:
-                run.call()
-                current = await self._sink.snapshot(user_id, handle.list_id)
-        except AccountLimitExceeded as exc:
-            run.error(f"ensure_list {name!r}", exc)
-            return state
-        except SourceError as exc:
-            # A failed read changes nothing on the list: its record still says whether the
-            # last write succeeded (the same rule as a failed account read).
-            run.error(f"read list {name!r}", exc)
-            return state
-        if not created and list_read_lags(
-            record, handle, now=now, lag=lag, entries=len(current.entries) + current.foreign
-        ):
-            run.error(f"read list {name!r}", _LAGGING)
-            return state
+        handle, current, created = read
         refs = desired.refs[: account.limits.max_items_per_list]
         held = current.refs
         if record is None or record.list_id != handle.list_id:
@@ -645,7 +666,7 @@ class UserSync:
             record = ManagedList(
                 kind,
                 handle.list_id,
-                current.handle.item_count,
+                current.item_count,
                 synced_ok=False,
                 synced_at=now if created else None,
                 updated_at=handle.updated_at if created else None,
@@ -653,7 +674,7 @@ class UserSync:
         if not should_write(len(held), refs, complete=desired.complete):
             return state.with_list(record)
         diff = plan_list_diff(held, refs)
-        count = current.handle.item_count
+        count = current.item_count
         stamp = handle.updated_at or record.updated_at
         if not diff.is_empty:
             try:

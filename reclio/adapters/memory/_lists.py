@@ -37,9 +37,9 @@ class _List:
 class InMemoryListSink(ListSink):
     """**ListSink** over lists held in memory, with Trakt's rules.
 
-    List ids are unique across all users, as Trakt's are, and so are entry ids (an item
-    added again gets a new one). `ensure_list` adopts the first list with the same name
-    before creating one. Reads always show the last write (unlike Trakt's). `apply` removes, then appends
+    List ids are unique across all users, as Trakt's are, and so are entry ids.
+    `ensure_list` adopts the first list with the same name before creating one. Reads
+    always show the last write (unlike Trakt's). `apply` removes, then appends
     additions not already present (Trakt reports those as "existing"), then reorders when
     the diff carries an order; items the order does not mention keep their relative order
     after it. Limits are checked before anything changes, so a refused diff leaves the list
@@ -115,9 +115,7 @@ class InMemoryListSink(ListSink):
             SourceError: the user holds no list with this id.
         """
         entry = self._get(user_id, list_id, "snapshot")
-        return ListSnapshot(
-            entry.handle(), [ListEntry(ref, entry.entry_ids[ref]) for ref in entry.items]
-        )
+        return ListSnapshot(list_id, [ListEntry(ref, entry.entry_ids[ref]) for ref in entry.items])
 
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
         """The list's items, in order.

@@ -193,8 +193,8 @@ class SqliteListSink(ListSink):
             SourceError: the user holds no list with this id, or the file failed.
         """
         with self._translate("snapshot"), self._lock:
-            name, refs = self._row(user_id, list_id, "snapshot")
-        return ListSnapshot(ListHandle(list_id, name, len(refs)), [ListEntry(r) for r in refs])
+            refs = self._row(user_id, list_id, "snapshot")[1]
+        return ListSnapshot(list_id, [ListEntry(ref) for ref in refs])
 
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
         """The list's items, in order.
