@@ -91,8 +91,9 @@ _LAGGING: Final = (
     " lag writes); it is written next sync"
 )
 
-_PLAYBACK_MOVES: Final = frozenset({ActivityCategory.PAUSED, ActivityCategory.WATCHED})
-"""Playback changes when something is paused, and when a paused title is watched to the end."""
+_PLAYBACK_MOVES: Final = frozenset({ActivityCategory.PAUSED})
+"""Playback is read when its stamp moved (or on ``force``): a changed user costs only the
+categories that changed."""
 
 _DESCRIPTIONS: Final[Mapping[ManagedListKind, str]] = {
     ManagedListKind.RECOMMENDED_MOVIES: "Auto-updated by reclio with movies you'll love.",

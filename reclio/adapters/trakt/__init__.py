@@ -13,6 +13,7 @@ Stability: caller-stable.
 """
 
 from reclio.adapters.trakt._auth import DeviceCode, TokenStore, TraktAuth
+from reclio.adapters.trakt._commands import UsersStore, trakt_login, users_add, users_list
 from reclio.adapters.trakt._pacer import TraktWritePacer
 from reclio.adapters.trakt._session import MAX_PAGE_LIMIT, TraktSession, trakt_limiter
 from reclio.adapters.trakt._sink import TraktListSink
@@ -29,5 +30,9 @@ __all__ = [
     "TraktListSink",
     "TraktSession",
     "TraktWritePacer",
+    "UsersStore",
     "trakt_limiter",
+    "trakt_login",
+    "users_add",
+    "users_list",
 ]
