@@ -215,8 +215,16 @@ def to_ref(entry: _Typed) -> ItemRef | None:
 
 def _stamp_of(body: Mapping[str, Any], section: str, key: str, operation: str) -> datetime | None:
     part = body.get(section)
-    if not isinstance(part, dict):
+    if part is None:
         return None
+    if not isinstance(part, dict):
+        problem = f"{section}: expected an object, got {type(part).__name__} @ $.{section}"
+        raise DecodeError(
+            f"last_activities does not decode: {problem}",
+            service=SERVICE,
+            operation=operation,
+            errors=[problem],
+        )
     return _maybe_when(part.get(key), field=f"{section}.{key}", operation=operation)
 
 
