@@ -53,6 +53,7 @@ __all__ = [
     "variables_markdown",
 ]
 
+
 def default_state_path(environ: Mapping[str, str]) -> Path:
     """``$XDG_DATA_HOME/reclio/state.sqlite3`` (``~/.local/share`` when unset)."""
     base = environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -84,6 +85,7 @@ VARIABLES: tuple[EnvVar, ...] = (
         "`urn:ietf:wg:oauth:2.0:oob`",
     ),
     EnvVar("RECLIO_TRAKT_WRITE_RATE_LIMIT", "Trakt list writes per user per second", "`1`"),
+    EnvVar("RECLIO_TRAKT_RATE_LIMIT", "Trakt requests per second, whole process", "`10`"),
     EnvVar("RECLIO_RECOMBEE_DATABASE_ID", "Recombee database id", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_TOKEN", "Recombee private token", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_REGION", "Recombee region, e.g. `eu-west`", "`us-west`"),
@@ -227,6 +229,7 @@ class ReclioConfig:
                     redirect_uri=env.get("RECLIO_TRAKT_REDIRECT_URI")
                     or "urn:ietf:wg:oauth:2.0:oob",
                     writes_per_second=env.parse("RECLIO_TRAKT_WRITE_RATE_LIMIT", float, 1.0),
+                    requests_per_second=env.parse("RECLIO_TRAKT_RATE_LIMIT", float, 10.0),
                 )
                 if trakt
                 else None

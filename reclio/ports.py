@@ -450,9 +450,7 @@ class HistoryStore(Protocol):
         """
         ...
 
-    def iter_interactions(
-        self, *, batch_size: int = 1000
-    ) -> AsyncIterator[Sequence[Interaction]]:
+    def iter_interactions(self, *, batch_size: int = 1000) -> AsyncIterator[Sequence[Interaction]]:
         """Every recorded interaction of every user, in batches (bounded memory).
 
         Ordered by user id, then as `UserHistory.interactions` orders them.

@@ -272,9 +272,7 @@ class FlakyListSink(ListSink):
         account: ListAccount | None = None,
     ) -> ListHandle:
         self.plan.check("sink.ensure_list")
-        return await self.inner.ensure_list(
-            user_id, name, description=description, account=account
-        )
+        return await self.inner.ensure_list(user_id, name, description=description, account=account)
 
     async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:  # noqa: D102
         self.plan.check("sink.snapshot")

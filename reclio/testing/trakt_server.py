@@ -47,6 +47,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
+from reclio.domain import OAuthToken
+
 __all__ = ["FakeAccount", "FakeList", "FakeTraktServer", "Fault", "Reply"]
 
 MAX_LIMIT: Final = 250
@@ -252,6 +254,16 @@ class FakeTraktServer:
             "scope": "public",
             "created_at": account.created_at,
         }
+
+    def oauth_token(self, slug: str) -> OAuthToken:
+        """The user's current token pair as reclio stores it (for `CredentialStore.put_token`)."""
+        account = self._accounts[slug]
+        return OAuthToken(
+            account.access_token,
+            account.refresh_token,
+            datetime.fromtimestamp(account.created_at, UTC),
+            timedelta(seconds=account.expires_in),
+        )
 
     def revoke(self, slug: str) -> None:
         """Revoke the user's tokens (as connecting another app on a free account may)."""
@@ -816,6 +828,9 @@ def _paged(items: Sequence[Json], query: Mapping[str, str]) -> Reply:
 def _handler(server: FakeTraktServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: without this, Nagle's algorithm and the
+        # peer's delayed ACK add 40 ms to every answer on loopback.
+        disable_nagle_algorithm = True
 
         def _serve(self) -> None:
             url = urlsplit(self.path)

@@ -156,9 +156,7 @@ class InMemoryListSink(ListSink):
             unranked = len(rank)
             items.sort(key=lambda ref: rank.get(ref, unranked))
         entry.items = items
-        entry.entry_ids = {
-            ref: entry.entry_ids.get(ref) or next(self._entry_ids) for ref in items
-        }
+        entry.entry_ids = {ref: entry.entry_ids.get(ref) or next(self._entry_ids) for ref in items}
         return entry.handle()
 
     async def limits(self, user_id: str) -> AccountLimits:

@@ -156,9 +156,7 @@ def decode(
     Raises:
         DecodeError: the body does not fit; ``errors`` name each field that does not.
     """
-    return decode_json(
-        converter, body, type_, service=_SERVICE, what=what, operation=operation
-    )
+    return decode_json(converter, body, type_, service=_SERVICE, what=what, operation=operation)
 
 
 def to_title(wire: WireMovie | WireShow, ref: ItemRef, *, operation: str = "get_title") -> Title:

@@ -38,8 +38,9 @@ class TraktInteractionSource(InteractionSource):
     * `activity`: one ``GET /sync/last_activities`` (the cheap poll).
     * `history`: ``GET /sync/history`` (movies and episodes), every page, from ``start_at``
       when ``since`` is given; an episode is a view of its show. Plays are de-duplicated:
-      the same history event (seen twice when the list moves while it is paged) and the same
-      title at the same instant (a scrobble and a check-in) count once.
+      the same history event (its type and id: seen twice when the list moves while it is
+      paged) and the same title at the same instant (a scrobble and a check-in, two
+      episodes of a show) count once.
     * `ratings`: ``GET /sync/ratings/movies`` and ``/sync/ratings/shows``, every page
       (episode and season ratings are not a rating of the show, and are not read).
     * `watchlist`: ``GET /sync/watchlist``, every page; a season or an episode on it is a
@@ -110,14 +111,15 @@ class TraktInteractionSource(InteractionSource):
                 msg = f"since must be timezone-aware, got {since!r}"
                 raise ValueError(msg)
             params["start_at"] = _iso(since)
-        events: set[int] = set()
+        events: set[tuple[str | None, int]] = set()
         views: dict[tuple[ItemRef, datetime], Interaction] = {}
         skipped = 0
         for item in await self._read(user_id, "/sync/history", WireHistoryItem, "history", params):
             if item.id is not None:
-                if item.id in events:
+                event = (item.type, item.id)
+                if event in events:
                     continue
-                events.add(item.id)
+                events.add(event)
             ref = to_ref(item)
             if ref is None:
                 skipped += 1
@@ -140,9 +142,11 @@ class TraktInteractionSource(InteractionSource):
         skipped = 0
         for path in _RATING_PATHS:
             for item in await self._read(user_id, path, WireRating, "ratings"):
+                if item.type not in (None, "movie", "show") or not 1 <= item.rating <= 10:  # noqa: PLR2004
+                    continue
                 ref = to_ref(item)
-                if ref is None or item.type not in ("movie", "show") or not 1 <= item.rating <= 10:  # noqa: PLR2004
-                    skipped += ref is None
+                if ref is None:
+                    skipped += 1
                     continue
                 at = when(item.rated_at, field="rated_at", operation="ratings")
                 kept = ratings.get(ref)

@@ -103,7 +103,6 @@ class WireListItem(_Typed):
 
     listed_at: str | None = None
     id: int | None = None
-    rank: int | None = None
 
 
 @attrs.frozen

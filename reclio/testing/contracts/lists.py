@@ -153,9 +153,7 @@ class ListSinkContract:
         assert found.list_id == first.list_id
 
     @pytest.mark.anyio
-    async def test_ensure_adopts_from_the_account_read(
-        self, sink: ListSink, user_id: str
-    ) -> None:
+    async def test_ensure_adopts_from_the_account_read(self, sink: ListSink, user_id: str) -> None:
         """Given this sync's account read, ensure_list adopts from it and creates nothing."""
         first = await sink.ensure_list(user_id, _NAME)
         account = await sink.account(user_id)
