@@ -62,3 +62,4 @@ def integral(value: float) -> float:
 def optional_integral(value: float | None) -> float | None:
     """Like `integral`, for fields where ``None`` means unknown."""
     return None if value is None else integral(value)
+

@@ -26,5 +26,7 @@ def layout_markdown(layout: Sequence[FeedSpec]) -> str:
             title = f"{spec.title_template}, else {title}"
         steps = [link.describe for link in spec.chain] + [spec.terminal.describe]
         chain = " → ".join(step.replace("|", "\\|") for step in steps)
-        rows.append(f"| {position} | {feed_id} | {title} | {spec.content_type.value} | {chain} |")
+        rows.append(
+            f"| {position} | {feed_id} | {title} | {spec.content_type.value} | {chain} |"
+        )
     return "\n".join(rows)

@@ -211,7 +211,9 @@ def popular(
     )
 
 
-def trending(media_type: MediaType, window: str = "week", *, title: str | None = None) -> Terminal:
+def trending(
+    media_type: MediaType, window: str = "week", *, title: str | None = None
+) -> Terminal:
     """Terminal: TMDB's trending titles (recent popular ones when preferences filter)."""
     return Terminal(
         name="trending",
