@@ -273,6 +273,12 @@ class FakeTraktServer:
             self._refresh.pop(account.refresh_token, None)
             account.access_token = account.refresh_token = ""
 
+    def login(self, slug: str) -> OAuthToken:
+        """Issue the user a new token pair, as a new login would (the old pair is revoked)."""
+        with self._lock:
+            self._issue(self._accounts[slug])
+            return self.oauth_token(slug)
+
     def expire_access(self, slug: str) -> None:
         """Make Trakt refuse the user's access token (401) while the refresh token works."""
         with self._lock:
@@ -287,6 +293,37 @@ class FakeTraktServer:
     def device_login(self, slug: str, answers: Sequence[int] = (400,)) -> None:
         """The next device code is entered by ``slug`` after these poll answers (400 ...)."""
         self._devices["next"] = (slug, list(answers))
+
+    def edit_list(
+        self,
+        slug: str,
+        name: str,
+        *,
+        add: Sequence[tuple[str, int]] = (),
+        remove: Sequence[tuple[str, int]] = (),
+    ) -> None:
+        """The user edits a list by hand on trakt.tv.
+
+        ``add`` and ``remove`` name entries as ``(kind, tmdb)``, kind ``"movie"`` or
+        ``"show"``; additions go at the end.
+        """
+        with self._lock:
+            for fake in self._accounts[slug].lists.values():
+                if fake.name != name:
+                    continue
+                gone = set(remove)
+                fake.entries = [
+                    e for e in fake.entries if (e["type"], e[e["type"]]["ids"]["tmdb"]) not in gone
+                ]
+                for kind, tmdb in add:
+                    media = self.movie(tmdb) if kind == "movie" else self.show(tmdb)
+                    fake.entries.append(
+                        {"id": next(self._entry_ids), "type": kind, kind: media, "notes": None}
+                    )
+                self._changed(fake, time.monotonic())
+                return
+            msg = f"{slug} holds no list {name!r}"
+            raise KeyError(msg)
 
     def fail(self, method: str, path: str, reply: Reply, *, times: int = 1, skip: int = 0) -> None:
         """Answer the next ``times`` requests matching (after ``skip`` of them) with ``reply``.

@@ -278,7 +278,7 @@ class TraktAuth:
             SourceError: Trakt or the store failed.
         """
         token = await self._stored(user_id)
-        if not token.expires_within(self._clock(), self._margin):
+        if not self._due(token):
             return token.access_token
         return await self._refresh(user_id, refused=None)
 
@@ -300,6 +300,14 @@ class TraktAuth:
         _log.warning("trakt: user %s must connect again: %s", user_id, reason)
         msg = f"{reason}; {_reconnect_hint(user_id)}"
         return ReconnectNeeded(msg, service=SERVICE, operation="refresh")
+
+    def _due(self, token: OAuthToken) -> bool:
+        """Whether to refresh now: within the margin of its expiry.
+
+        The margin is at most a quarter of the token's lifetime, so a token that lives
+        shorter than four margins is not refreshed on every request.
+        """
+        return token.expires_within(self._clock(), min(self._margin, token.expires_in / 4))
 
     async def _stored(self, user_id: str) -> OAuthToken:
         token = await self._store.get_token(user_id, _STORED_AS)
@@ -329,7 +337,7 @@ class TraktAuth:
 
     async def _refresh_leased(self, user_id: str, *, refused: str | None) -> str:
         token = await self._stored(user_id)
-        if refused is None and not token.expires_within(self._clock(), self._margin):
+        if refused is None and not self._due(token):
             return token.access_token  # refreshed by another worker while we waited
         if refused is not None and token.access_token != refused:
             return token.access_token  # the refused token was replaced meanwhile
