@@ -310,7 +310,7 @@ async def test_a_revoked_user_is_marked_keeps_serving_and_costs_nothing_until_re
         lists = (await world.state("fay")).lists
 
         trakt.revoke("fay")
-        report, made = await world.sync("fay")
+        _, made = await world.sync("fay")
 
         state = await world.state("fay")
         assert state.reconnect_needed is not None
@@ -324,7 +324,7 @@ async def test_a_revoked_user_is_marked_keeps_serving_and_costs_nothing_until_re
         assert code == 0
         assert "fay: reconnect-needed" in text
 
-        report, made = await world.sync("fay")
+        _, made = await world.sync("fay")
         assert made == []
 
         fresh = trakt.login("fay")  # fay connects again (e.g. through the host's web flow)
