@@ -11,7 +11,8 @@ store, local recommender, hashing embedder, exact index over a generated catalog
 
 1. **new**: the first sync (every category, every page, every managed list created);
 2. **unchanged**: an immediate second sync;
-3. **lightly changed**: one new play, after the list reads have caught up with the writes.
+3. **lightly changed**: one new play (of the top Recommended movie, which must then leave
+   that list), after the list reads have caught up with the writes.
 
 Figures per sync: Trakt GETs and writes (server side), 429s, wall time, and the write
 spacing seen by the server. Acceptance: the 3,000 plays are all pushed (12 history pages);
@@ -48,7 +49,7 @@ from reclio.adapters.trakt import (
     TraktWritePacer,
 )
 from reclio.config import ReclioConfig
-from reclio.domain import Genre, ItemRef, MediaType, Title, genre_name
+from reclio.domain import Genre, ItemRef, ManagedListKind, MediaType, Title, genre_name
 from reclio.sync import UserSyncConfig
 from reclio.testing.trakt_server import FakeTraktServer
 
@@ -57,7 +58,7 @@ PLAYS = 3000
 GENRES = {MediaType.MOVIE: (28, 18, 35, 878, 27), MediaType.TV: (18, 35, 80, 10765, 9648)}
 
 
-def catalog(movies: int = 300, shows: int = 200) -> list[Title]:
+def catalog(movies: int = 600, shows: int = 400) -> list[Title]:
     rng = random.Random(11)
     titles = []
     for media, count in ((MediaType.MOVIE, movies), (MediaType.TV, shows)):
@@ -87,7 +88,7 @@ def seed(trakt: FakeTraktServer) -> None:
         [
             (
                 "movie" if n % 3 else "episode",
-                rng.randrange(1, 300) if n % 3 else rng.randrange(1, 200),
+                rng.randrange(1, 150) if n % 3 else rng.randrange(1, 100),
                 start + timedelta(minutes=400 * n + rng.randrange(300)),
             )
             for n in range(PLAYS)
@@ -151,7 +152,10 @@ async def run(latency: float, lag: float) -> dict[str, Any]:
         await measure("new")
         await measure("unchanged")
         await asyncio.sleep(lag + 0.5)  # the list reads catch up with the writes
-        trakt.add_history(USER, [("movie", 42, datetime.now(UTC) - timedelta(minutes=3))])
+        # The new play is the top Recommended movie: watched, it leaves the list (a diff).
+        top = trakt.list_titles(USER, ManagedListKind.RECOMMENDED_MOVIES.list_name)
+        watched = int(top[0].split(":")[1]) if top else 42
+        trakt.add_history(USER, [("movie", watched, datetime.now(UTC) - timedelta(minutes=3))])
         await measure("lightly_changed")
         figures["lists"] = len(trakt.list_names(USER))
         figures["rate_limited_writes"] = trakt.rate_limited_writes
