@@ -40,7 +40,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Final, Self
 from urllib.parse import parse_qsl, urlsplit
@@ -48,6 +48,7 @@ from urllib.parse import parse_qsl, urlsplit
 import attrs
 
 from reclio.domain import OAuthToken
+from reclio.testing._loopback import Loopback
 
 __all__ = ["FakeAccount", "FakeList", "FakeTraktServer", "Fault", "Reply"]
 
@@ -175,37 +176,23 @@ class FakeTraktServer:
         self._entry_ids = itertools.count(1001)
         self._last_stamp = 0.0
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = Loopback()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """The API root to configure (``http://127.0.0.1:<port>``)."""
-        if self._server is None:
-            msg = "the server is not started"
-            raise RuntimeError(msg)
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._loopback.port}"
 
     def start(self) -> FakeTraktServer:
         """Listen on an ephemeral loopback port, serving from a daemon thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        self._loopback.start(_handler(self))
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loopback.stop()
 
     def __enter__(self) -> Self:
         self.start()

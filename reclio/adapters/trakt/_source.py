@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Final, TypeVar
 
@@ -138,22 +138,16 @@ class TraktInteractionSource(InteractionSource):
             ReconnectNeeded: the user has no usable token.
             SourceError: Trakt failed.
         """
-        ratings: dict[ItemRef, Interaction] = {}
-        skipped = 0
-        for path in _RATING_PATHS:
-            for item in await self._read(user_id, path, WireRating, "ratings"):
-                if item.type not in (None, "movie", "show") or not 1 <= item.rating <= 10:  # noqa: PLR2004
-                    continue
-                ref = to_ref(item)
-                if ref is None:
-                    skipped += 1
-                    continue
-                at = when(item.rated_at, field="rated_at", operation="ratings")
-                kept = ratings.get(ref)
-                if kept is None or at > kept.at:
-                    ratings[ref] = Interaction.rating(user_id, ref, item.rating, at)
-        self._count_unmapped(user_id, "ratings", skipped)
-        return _newest_first(ratings.values())
+        entries = [
+            item
+            for path in _RATING_PATHS
+            for item in await self._read(user_id, path, WireRating, "ratings")
+            if item.type in (None, "movie", "show") and 1 <= item.rating <= 10  # noqa: PLR2004
+        ]
+        newest = self._newest(user_id, "ratings", entries, lambda item: item.rated_at)
+        return _newest_first(
+            Interaction.rating(user_id, ref, item.rating, at) for ref, (at, item) in newest.items()
+        )
 
     async def watchlist(self, user_id: str) -> Sequence[Interaction]:
         """Every watchlist entry as a bookmark of its movie or show, newest first.
@@ -162,19 +156,11 @@ class TraktInteractionSource(InteractionSource):
             ReconnectNeeded: the user has no usable token.
             SourceError: Trakt failed.
         """
-        bookmarks: dict[ItemRef, Interaction] = {}
-        skipped = 0
-        for item in await self._read(user_id, "/sync/watchlist", WireListItem, "watchlist"):
-            ref = to_ref(item)
-            if ref is None:
-                skipped += 1
-                continue
-            at = when(item.listed_at, field="listed_at", operation="watchlist")
-            kept = bookmarks.get(ref)
-            if kept is None or at > kept.at:
-                bookmarks[ref] = Interaction.bookmark(user_id, ref, at)
-        self._count_unmapped(user_id, "watchlist", skipped)
-        return _newest_first(bookmarks.values())
+        entries = await self._read(user_id, "/sync/watchlist", WireListItem, "watchlist")
+        newest = self._newest(user_id, "watchlist", entries, lambda item: item.listed_at)
+        return _newest_first(
+            Interaction.bookmark(user_id, ref, at) for ref, (at, _item) in newest.items()
+        )
 
     async def playback(self, user_id: str) -> Sequence[PlaybackProgress]:
         """Titles paused part-way, newest first; a show once, at its newest pause.
@@ -183,20 +169,31 @@ class TraktInteractionSource(InteractionSource):
             ReconnectNeeded: the user has no usable token.
             SourceError: Trakt failed.
         """
-        paused: dict[ItemRef, PlaybackProgress] = {}
+        entries = await self._read(user_id, "/sync/playback", WirePlayback, "playback")
+        newest = self._newest(user_id, "playback", entries, lambda item: item.paused_at)
+        paused = [
+            PlaybackProgress(ref, min(max(item.progress, 0.0), 100.0), at)
+            for ref, (at, item) in newest.items()
+        ]
+        return sorted(paused, key=lambda p: (p.paused_at, p.ref), reverse=True)
+
+    def _newest(
+        self, user_id: str, category: str, entries: Iterable[_W], stamp: Callable[[_W], object]
+    ) -> dict[ItemRef, tuple[datetime, _W]]:
+        """Each title's newest entry with its time; entries without a TMDB id are counted."""
+        newest: dict[ItemRef, tuple[datetime, _W]] = {}
         skipped = 0
-        for item in await self._read(user_id, "/sync/playback", WirePlayback, "playback"):
+        for item in entries:
             ref = to_ref(item)
             if ref is None:
                 skipped += 1
                 continue
-            at = when(item.paused_at, field="paused_at", operation="playback")
-            progress = min(max(item.progress, 0.0), 100.0)
-            kept = paused.get(ref)
-            if kept is None or at > kept.paused_at:
-                paused[ref] = PlaybackProgress(ref, progress, at)
-        self._count_unmapped(user_id, "playback", skipped)
-        return sorted(paused.values(), key=lambda p: (p.paused_at, p.ref), reverse=True)
+            at = when(stamp(item), field=f"{category} time", operation=category)
+            kept = newest.get(ref)
+            if kept is None or at > kept[0]:
+                newest[ref] = (at, item)
+        self._count_unmapped(user_id, category, skipped)
+        return newest
 
     async def _read(
         self,
