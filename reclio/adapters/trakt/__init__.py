@@ -13,7 +13,13 @@ Stability: caller-stable.
 """
 
 from reclio.adapters.trakt._auth import DeviceCode, TokenStore, TraktAuth
-from reclio.adapters.trakt._commands import UsersStore, trakt_login, users_add, users_list
+from reclio.adapters.trakt._commands import (
+    UsersStore,
+    trakt_diagnose,
+    trakt_login,
+    users_add,
+    users_list,
+)
 from reclio.adapters.trakt._pacer import TraktWritePacer
 from reclio.adapters.trakt._session import MAX_PAGE_LIMIT, TraktSession, trakt_limiter
 from reclio.adapters.trakt._sink import TraktListSink
@@ -31,6 +37,7 @@ __all__ = [
     "TraktSession",
     "TraktWritePacer",
     "UsersStore",
+    "trakt_diagnose",
     "trakt_limiter",
     "trakt_login",
     "users_add",

@@ -15,11 +15,18 @@ from typing import Final, Protocol
 
 from reclio._clock import Clock, utc_now
 from reclio.adapters.trakt._auth import TraktAuth
+from reclio.adapters.trakt._source import TraktInteractionSource
 from reclio.domain import ManagedListKind, OAuthToken, UserState
-from reclio.errors import AuthenticationError, SourceError
+from reclio.errors import (
+    AppRejected,
+    AuthenticationError,
+    SourceError,
+    SourceUnavailable,
+    UpgradeRequired,
+)
 from reclio.ports import CredentialStore, UserStore
 
-__all__ = ["UsersStore", "trakt_login", "users_add", "users_list"]
+__all__ = ["UsersStore", "trakt_diagnose", "trakt_login", "users_add", "users_list"]
 
 _SERVICE: Final = "trakt"
 _ASSUMED_LIFETIME: Final = timedelta(hours=24)
@@ -196,3 +203,56 @@ def _line(row: dict[str, object]) -> str:
     if row["reconnect_reason"]:
         line += f"\n  {row['reconnect_reason']}"
     return line
+
+
+async def trakt_diagnose(
+    source: TraktInteractionSource, store: UsersStore, *, as_json: bool = False
+) -> tuple[str, int]:
+    """``reclio diagnose trakt [--json]``: does Trakt accept the app, and who must reconnect.
+
+    Verdicts: ``ok``; ``app_rejected`` (the client id is unknown or its app was deleted:
+    since 2026-07-31 apps need a VIP owner); ``vip_required`` (426); ``unreachable``
+    (network, 5xx, rate limited); ``refused`` (anything else Trakt refused, e.g. Cloudflare's
+    block page). The users who must reconnect are listed whatever the verdict.
+
+    Returns:
+        ``(text, exit_code)``: 0 when Trakt accepts the app, 1 otherwise.
+    """
+    verdict, detail = "ok", "Trakt accepts the app"
+    try:
+        await source.ping()
+    except AppRejected as exc:
+        verdict, detail = "app_rejected", str(exc)
+    except UpgradeRequired as exc:
+        verdict, detail = "vip_required", str(exc)
+    except SourceUnavailable as exc:
+        verdict, detail = "unreachable", str(exc)
+    except SourceError as exc:
+        verdict, detail = "refused", str(exc)
+    try:
+        rows = [
+            _row(state, await store.get_token(user_id, _SERVICE))
+            for user_id in await store.user_ids()
+            if (state := await store.get_user(user_id)) is not None
+        ]
+    except SourceError as exc:
+        return f"could not read the users: {exc}", 1
+    reconnect = [row["user_id"] for row in rows if row["status"] == "reconnect-needed"]
+    connected = sum(1 for row in rows if row["status"] == "connected")
+    code = 0 if verdict == "ok" else 1
+    if as_json:
+        report = {
+            "verdict": verdict,
+            "detail": detail,
+            "connected": connected,
+            "reconnect_needed": reconnect,
+        }
+        return json.dumps(report, ensure_ascii=False, indent=2), code
+    lines = [f"trakt: {verdict}: {detail}", f"{connected} users connected"]
+    if reconnect:
+        shown = ", ".join(str(user) for user in reconnect[:20])
+        more = f" (+{len(reconnect) - 20})" if len(reconnect) > 20 else ""  # noqa: PLR2004
+        lines.append(
+            f"{len(reconnect)} must reconnect (`reclio trakt login USER_ID`): {shown}{more}"
+        )
+    return "\n".join(lines), code

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from reclio.adapters.memory import InMemoryStateStore
-from reclio.adapters.trakt import TraktConfig, TraktSession, trakt_login, users_add, users_list
+from reclio.adapters.trakt import (
+    TraktConfig,
+    TraktInteractionSource,
+    TraktSession,
+    trakt_diagnose,
+    trakt_login,
+    users_add,
+    users_list,
+)
 from reclio.domain import ManagedList, ManagedListKind, UserState
 from reclio.testing.trakt_server import FakeTraktServer
 
@@ -161,3 +169,33 @@ async def test_users_list_says_who_is_connected_and_what_they_hold():
     assert rows["bo"]["status"] == "reconnect-needed"
     assert rows["cy"]["status"] == "not-connected"
     assert "access-by-hand" not in text + data
+
+
+@pytest.mark.anyio
+async def test_diagnose_names_a_deleted_app_and_who_must_reconnect():
+    """Trakt accepting the app is ok (exit 0); a deleted app is app_rejected (exit 1) with the
+    fix; users marked reconnect-needed are listed either way."""
+    store = InMemoryStateStore()
+    await users_add(store, "ann", **TOKENS, clock=lambda: NOW)
+    await store.put_user(UserState("bo", reconnect_needed="refused"))
+    with FakeTraktServer() as trakt:
+        session = TraktSession(
+            TraktConfig(trakt.client_id, trakt.client_secret, base_url=trakt.base_url),
+            store=store,
+        )
+        source = TraktInteractionSource(session)
+
+        text, code = await trakt_diagnose(source, store)
+        assert code == 0, text
+        assert text.splitlines()[0] == "trakt: ok: Trakt accepts the app"
+        assert "1 users connected" in text
+        assert "1 must reconnect (`reclio trakt login USER_ID`): bo" in text
+
+        trakt.app_deleted = True
+        data, code = await trakt_diagnose(source, store, as_json=True)
+        await session.aclose()
+    report = json.loads(data)
+    assert code == 1
+    assert report["verdict"] == "app_rejected"
+    assert "VIP" in report["detail"]
+    assert report["reconnect_needed"] == ["bo"]
