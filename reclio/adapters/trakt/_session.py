@@ -11,13 +11,13 @@ import httpx
 
 from reclio._clock import Clock, utc_now
 from reclio.adapters._http import (
+    Params,
     RateLimiter,
     Reply,
     RestClient,
     header_page_count,
     iter_pages,
 )
-from reclio.adapters._http._client import Params
 from reclio.adapters.trakt._auth import REFRESH_MARGIN, TokenStore, TraktAuth
 from reclio.adapters.trakt._errors import APP_HINT, Unauthorized, pauses_limiter, trakt_status_error
 from reclio.adapters.trakt._pacer import TraktWritePacer
