@@ -81,6 +81,13 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar("RECLIO_TRAKT_CLIENT_ID", "Trakt app client id", "unset: embedded"),
     EnvVar("RECLIO_TRAKT_CLIENT_SECRET", "Trakt app client secret", "unset: embedded"),
     EnvVar("RECLIO_TRAKT_BASE_URL", "Trakt API root", "`https://api.trakt.tv`"),
+    EnvVar(
+        "RECLIO_TRAKT_REDIRECT_URI",
+        "Trakt app redirect URI (authorization-code flow)",
+        "`urn:ietf:wg:oauth:2.0:oob`",
+    ),
+    EnvVar("RECLIO_TRAKT_WRITE_RATE_LIMIT", "Trakt list writes per user per second", "`1`"),
+    EnvVar("RECLIO_TRAKT_RATE_LIMIT", "Trakt requests per second, whole process", "`10`"),
     EnvVar("RECLIO_RECOMBEE_DATABASE_ID", "Recombee database id", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_TOKEN", "Recombee private token", "unset: local engine"),
     EnvVar("RECLIO_RECOMBEE_REGION", "Recombee region, e.g. `eu-west`", "`us-west`"),
@@ -222,6 +229,10 @@ class ReclioConfig:
                 TraktConfig(
                     *trakt,
                     base_url=env.get("RECLIO_TRAKT_BASE_URL") or TRAKT_BASE_URL,
+                    redirect_uri=env.get("RECLIO_TRAKT_REDIRECT_URI")
+                    or "urn:ietf:wg:oauth:2.0:oob",
+                    writes_per_second=env.parse("RECLIO_TRAKT_WRITE_RATE_LIMIT", float, 1.0),
+                    requests_per_second=env.parse("RECLIO_TRAKT_RATE_LIMIT", float, 10.0),
                 )
                 if trakt
                 else None

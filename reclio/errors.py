@@ -9,7 +9,10 @@ The tree::
     │   │   ├── SourceTimeout           the call ran past its deadline
     │   │   └── RateLimited             429 (.retry_after: seconds, if the service said)
     │   ├── AuthenticationError         401/403, expired or revoked token: not retryable
+    │   │   ├── ReconnectNeeded         one user's authorization is gone: they must connect again
+    │   │   └── AppRejected             the service refuses the app itself (its key or client id)
     │   ├── AccountLimitExceeded        the account may not hold more (Trakt 420)
+    │   │   └── UpgradeRequired         the feature needs a paid account (Trakt 426 "VIP only")
     │   └── DecodeError                 a payload did not match its schema (.errors)
     ├── LeaseHeld                       another worker holds the user's lease
     └── SyncError                       a sync pipeline could not complete (.report)
@@ -28,6 +31,7 @@ from reclio.domain.reports import SyncReport
 
 __all__ = [
     "AccountLimitExceeded",
+    "AppRejected",
     "AuthenticationError",
     "ConfigWarning",
     "ConfigurationError",
@@ -36,10 +40,12 @@ __all__ = [
     "RateLimited",
     "ReclioError",
     "ReclioWarning",
+    "ReconnectNeeded",
     "SourceError",
     "SourceTimeout",
     "SourceUnavailable",
     "SyncError",
+    "UpgradeRequired",
 ]
 
 
@@ -95,8 +101,28 @@ class AuthenticationError(SourceError):
     """Credentials were refused (401/403, expired or revoked token); retrying will not help."""
 
 
+class ReconnectNeeded(AuthenticationError):
+    """One user's authorization is gone (revoked, refused on refresh): they must connect again.
+
+    Raised by the Trakt adapters when a refresh token is refused (``invalid_grant``) or a
+    request is still refused after one refresh. Never retried: user sync records it on the
+    user (`UserState.reconnect_needed`) and keeps serving their last good lists.
+    """
+
+
+class AppRejected(AuthenticationError):
+    """The service refuses the app itself (a deleted app, a wrong client id or key).
+
+    Every user is affected; the host's operator must fix the app's credentials.
+    """
+
+
 class AccountLimitExceeded(SourceError):
     """The account may not hold more lists or items (Trakt 420); never retried."""
+
+
+class UpgradeRequired(AccountLimitExceeded):
+    """The service answers that this needs a paid membership (Trakt 426 "VIP only")."""
 
 
 class DecodeError(SourceError):

@@ -32,8 +32,10 @@ from reclio.domain import (
     CatalogRecord,
     Interaction,
     ItemRef,
+    ListAccount,
     ListDiff,
     ListHandle,
+    ListSnapshot,
     MediaType,
     OAuthToken,
     PlaybackProgress,
@@ -289,11 +291,37 @@ class Embedder(Protocol):
 class ListSink(Protocol):
     """**Port:** the user-visible lists reclio materializes picks into (Trakt, or in memory).
 
-    Adapters: ``TraktListSink``, ``InMemoryListSink``.
+    Shaped for a sink whose reads may lag its writes (Trakt: a list read a second after a
+    write may not show it): user sync reads the account once (`account`), reads each
+    list it writes once (`snapshot`), and trusts what `apply` answers, never a read-back.
+
+    Adapters: ``TraktListSink``, ``InMemoryListSink``, ``SqliteListSink``.
     """
 
-    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+    async def account(self, user_id: str) -> ListAccount:
+        """The account's limits and every list it holds, in one read (once per sync).
+
+        Raises:
+            SourceError: the sink failed.
+        """
+        ...
+
+    async def ensure_list(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        description: str = "",
+        account: ListAccount | None = None,
+    ) -> ListHandle:
         """The user's list called ``name``: an existing one is adopted, else one is created.
+
+        Args:
+            user_id: Whose list.
+            name: The list's exact name.
+            description: The description of a list created here.
+            account: What `account` answered in this sync: the list is looked up there
+                instead of being read again.
 
         Raises:
             AccountLimitExceeded: the account may not hold another list.
@@ -301,16 +329,42 @@ class ListSink(Protocol):
         """
         ...
 
-    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
-        """What the list holds now, in order.
+    async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:
+        """What the list holds now, in order, with the sink's entry ids.
 
         Raises:
             SourceError: the sink failed (an unknown list is an error here).
         """
         ...
 
-    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+    async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
+        """What the list holds now, in order (the titles of `snapshot`).
+
+        Raises:
+            SourceError: the sink failed (an unknown list is an error here).
+        """
+        ...
+
+    async def apply(
+        self,
+        user_id: str,
+        list_id: int,
+        diff: ListDiff,
+        *,
+        current: ListSnapshot | None = None,
+    ) -> ListHandle:
         """Apply a diff (additions, removals, reorder); returns the list as it is afterwards.
+
+        The result is what ``diff.apply(current)`` says. On the way there the list is only
+        ever grown toward the target or shrunk toward it, never emptied (unless the target
+        is empty).
+
+        Args:
+            user_id: Whose list.
+            list_id: Which list.
+            diff: What to change.
+            current: What the caller read with `snapshot` in this sync; the sink plans its
+                calls from it (Trakt's reorder names entry ids) instead of reading again.
 
         Raises:
             AccountLimitExceeded: the list may not hold that many items.
@@ -319,7 +373,7 @@ class ListSink(Protocol):
         ...
 
     async def limits(self, user_id: str) -> AccountLimits:
-        """What the account allows.
+        """What the account allows (the limits of `account`).
 
         Raises:
             SourceError: the sink failed.
@@ -396,9 +450,7 @@ class HistoryStore(Protocol):
         """
         ...
 
-    def iter_interactions(
-        self, *, batch_size: int = 1000
-    ) -> AsyncIterator[Sequence[Interaction]]:
+    def iter_interactions(self, *, batch_size: int = 1000) -> AsyncIterator[Sequence[Interaction]]:
         """Every recorded interaction of every user, in batches (bounded memory).
 
         Ordered by user id, then as `UserHistory.interactions` orders them.

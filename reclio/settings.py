@@ -106,6 +106,8 @@ class TraktConfig:
         base_url: Trakt's API root.
         redirect_uri: The app's redirect URI (the out-of-band value for the device flow).
         writes_per_second: List writes per user per second (Trakt allows 1).
+        requests_per_second: The process-wide request rate (Trakt allows each user 1,000
+            GETs per 5 minutes, and the app as many unauthenticated ones).
     """
 
     client_id: str = attrs.field(repr=False)
@@ -113,6 +115,7 @@ class TraktConfig:
     base_url: str = TRAKT_BASE_URL
     redirect_uri: str = "urn:ietf:wg:oauth:2.0:oob"
     writes_per_second: float = attrs.field(default=1.0, validator=_positive)
+    requests_per_second: float = attrs.field(default=10.0, validator=_positive)
 
 
 @attrs.frozen

@@ -23,7 +23,16 @@ from reclio.domain.interactions import (
     PlaybackProgress,
     normalize_rating,
 )
-from reclio.domain.lists import AccountLimits, ListDiff, ListHandle, ManagedList, ManagedListKind
+from reclio.domain.lists import (
+    AccountLimits,
+    ListAccount,
+    ListDiff,
+    ListEntry,
+    ListHandle,
+    ListSnapshot,
+    ManagedList,
+    ManagedListKind,
+)
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.domain.results import WriteResult
 from reclio.domain.titles import CatalogRecord, Genre, Title, title_text
@@ -56,8 +65,11 @@ __all__ = [
     "Interaction",
     "InteractionKind",
     "ItemRef",
+    "ListAccount",
     "ListDiff",
+    "ListEntry",
     "ListHandle",
+    "ListSnapshot",
     "ManagedList",
     "ManagedListKind",
     "MediaType",

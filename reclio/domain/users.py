@@ -161,6 +161,10 @@ class UserState:
         picks_computed_at: When user sync last computed every list and the result was
             recorded (written, or rightly left alone): lists are fresh from then on, even
             when nothing was written.
+        reconnect_needed: Why the user must connect their Trakt account again (its refresh
+            token was refused, or it stayed refused after one refresh), or ``None``. While
+            it is set, user sync makes no call for the user and the last good lists keep
+            serving; storing a new token clears it.
     """
 
     user_id: str = attrs.field(converter=valid_text)
@@ -186,6 +190,9 @@ class UserState:
     next_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     last_sync_at: datetime | None = attrs.field(default=None, validator=optional_aware)
     picks_computed_at: datetime | None = attrs.field(default=None, validator=optional_aware)
+    reconnect_needed: str | None = attrs.field(
+        default=None, converter=attrs.converters.optional(valid_text)
+    )
 
     @lists.validator
     def _one_list_per_kind(self, _attribute: object, value: tuple[ManagedList, ...]) -> None:

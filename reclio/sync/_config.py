@@ -88,6 +88,10 @@ class UserSyncConfig:
         taste_half_life: An interaction this old weighs half as much in the taste profile.
         view_weight: What one view adds to each of its genres (a rating adds its value, -1..1).
         lists_max_age: Lists older than this are recomputed even without new activity.
+        list_read_lag: How long after reclio's last write a sink may still read a list as it
+            was before (Trakt lists are not read-your-writes): a managed list the sink does
+            not show within this time of the write is taken for lagging (written next
+            sync), after it for deleted (created again).
         lease_ttl: How long a user's lease lasts if the worker dies mid-sync.
         cadence: The sync cadence tiers.
         worker_id: Lease owner name; a fresh one per ``UserSync`` when ``None``.
@@ -105,6 +109,7 @@ class UserSyncConfig:
     taste_half_life: timedelta = attrs.field(default=timedelta(days=365), validator=_positive)
     view_weight: float = attrs.field(default=0.3, validator=[gt(0.0), le(1.0)])
     lists_max_age: timedelta = attrs.field(default=timedelta(days=1), validator=_positive)
+    list_read_lag: timedelta = attrs.field(default=timedelta(minutes=10), validator=_positive)
     lease_ttl: timedelta = attrs.field(default=timedelta(minutes=10), validator=_positive)
     cadence: CadencePolicy = CadencePolicy()
     worker_id: str | None = None

@@ -28,7 +28,10 @@ from reclio.domain import (
     GenreScore,
     Interaction,
     ItemRef,
+    ListAccount,
     ListDiff,
+    ListHandle,
+    ManagedList,
     ManagedListKind,
     MediaType,
     Rating,
@@ -41,8 +44,10 @@ __all__ = [
     "Blend",
     "Rating",
     "advance_cursor",
+    "allot_lists",
     "blend",
     "cadence_tier",
+    "list_read_lags",
     "lists_fresh",
     "managed_kinds",
     "next_sync_time",
@@ -107,6 +112,80 @@ def should_write(current_count: int, desired: Sequence[ItemRef], *, complete: bo
     if not desired:
         return False
     return complete or len(desired) > current_count
+
+
+def allot_lists(
+    kinds: Sequence[ManagedListKind], account: ListAccount
+) -> tuple[ManagedListKind, ...]:
+    """The managed lists the account has room for, in the order of ``kinds`` (priority).
+
+    A kind whose list the account already holds (by its exact name) is adopted and needs no
+    room; every other one takes one of the free slots, ``max_lists`` minus every list held
+    (the user's own lists count), in priority order. So a free account whose owner keeps
+    four lists of their own (five allowed) gets the first kind only, and reclio never asks
+    for a list the account cannot hold.
+
+    Args:
+        kinds: The lists to write, best first (`managed_kinds` order).
+        account: What the sink said the account allows and holds.
+
+    Returns:
+        The kinds to write; the rest fall back in their feed chains.
+    """
+    room = account.limits.max_lists - len(account.lists)
+    allotted: list[ManagedListKind] = []
+    for kind in kinds:
+        if account.find(kind.list_name) is not None:
+            allotted.append(kind)
+        elif room > 0:
+            allotted.append(kind)
+            room -= 1
+    return tuple(allotted)
+
+
+def list_read_lags(
+    record: ManagedList | None,
+    listed: ListHandle | None,
+    *,
+    now: datetime,
+    lag: timedelta,
+    entries: int | None = None,
+) -> bool:
+    """Whether the sink's read of a managed list is older than reclio's last write to it.
+
+    A sink that stamps its lists (`ListHandle.updated_at`: Trakt) may answer a read with
+    the list as it was before a write. reclio keeps what its writes answered on the record,
+    and a read that is behind it is not planned from (the list is written next sync):
+
+    * the list is not listed at all within ``lag`` of the write (created too recently to
+      show; after ``lag`` it counts as deleted, and a new one is made);
+    * it is listed with a stamp older than the write's;
+    * it is listed with the write's stamp but ``entries`` (what its items read found)
+      differs from the count the write answered.
+
+    A sink without stamps (in memory, SQLite) reads its own writes: never lagging.
+
+    Args:
+        record: reclio's record of the list (``None``: reclio never wrote it).
+        listed: The account's list with the record's id, as the sink read it (``None``:
+            not listed).
+        now: The sync's clock.
+        lag: How long a sink's reads may lag its writes.
+        entries: Entries the read of its items found, when read.
+    """
+    if record is None or record.updated_at is None:
+        return False
+    if listed is None:
+        return record.synced_at is not None and now - record.synced_at < lag
+    if listed.updated_at is None:
+        return False
+    if listed.updated_at < record.updated_at:
+        return True
+    return (
+        entries is not None
+        and listed.updated_at == record.updated_at
+        and entries != record.item_count
+    )
 
 
 def lists_fresh(state: UserState, now: datetime, max_age: timedelta) -> bool:

@@ -8,7 +8,7 @@ from datetime import datetime
 import attrs
 
 from reclio.domain.reports import SyncReport
-from reclio.errors import SourceError
+from reclio.errors import ReconnectNeeded, SourceError
 
 
 @attrs.define
@@ -28,6 +28,8 @@ class Run:
     writes: int = 0
     errors: list[str] = attrs.Factory(list)
     error_count: int = 0
+    reconnect: str | None = None
+    """Why the user must connect again, when a call said so (`ReconnectNeeded`)."""
 
     def call(self, *, write: bool = False) -> None:
         """Count one remote call (and one write, when it writes)."""
@@ -38,8 +40,20 @@ class Run:
     def error(self, what: str, exc: SourceError | str) -> None:
         """Record a failure that the run survived (an exception, or a message)."""
         self.error_count += 1
+        if isinstance(exc, ReconnectNeeded):
+            self.reconnect = str(exc)
         line = f"{what}: {exc}"
         self.logger.warning("%s %s", self.job, line)
+        if len(self.errors) < self.max_errors:
+            self.errors.append(line)
+
+    def note(self, what: str, message: str) -> None:
+        """Report a known condition (not a new failure): an error line, logged at INFO only.
+
+        The run stays `clean`: nothing that this run tried failed.
+        """
+        line = f"{what}: {message}"
+        self.logger.info("%s %s", self.job, line)
         if len(self.errors) < self.max_errors:
             self.errors.append(line)
 

@@ -26,10 +26,14 @@ import attrs
 
 from reclio._clock import Clock, utc_now
 from reclio.domain import (
+    ActivityCategory,
     Anchor,
     CatalogRecord,
     Interaction,
     ItemRef,
+    ListAccount,
+    ListHandle,
+    ListSnapshot,
     ManagedList,
     ManagedListKind,
     MediaType,
@@ -38,7 +42,13 @@ from reclio.domain import (
     UserState,
 )
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
-from reclio.errors import AccountLimitExceeded, LeaseHeld, SourceError, SyncError
+from reclio.errors import (
+    AccountLimitExceeded,
+    LeaseHeld,
+    ReconnectNeeded,
+    SourceError,
+    SyncError,
+)
 from reclio.ports import (
     CatalogStore,
     FeedLog,
@@ -54,7 +64,9 @@ from reclio.sync._config import UserSyncConfig
 from reclio.sync._picks import DesiredList, PickRules, PickSources, plan_picks
 from reclio.sync._plan import (
     advance_cursor,
+    allot_lists,
     cadence_tier,
+    list_read_lags,
     lists_fresh,
     managed_kinds,
     next_sync_time,
@@ -73,6 +85,15 @@ T = TypeVar("T")
 _WEEK: Final = timedelta(days=7)
 _MARGIN: Final = 10
 """Extra picks asked of each source, so local filtering (watched, genres) still fills a list."""
+
+_LAGGING: Final = (
+    "the sink's read of the list is older than reclio's last write to it (Trakt list reads"
+    " lag writes); it is written next sync"
+)
+
+_PLAYBACK_MOVES: Final = frozenset({ActivityCategory.PAUSED})
+"""Playback is read when its stamp moved (or on ``force``): a changed user costs only the
+categories that changed."""
 
 _DESCRIPTIONS: Final[Mapping[ManagedListKind, str]] = {
     ManagedListKind.RECOMMENDED_MOVIES: "Auto-updated by reclio with movies you'll love.",
@@ -272,10 +293,24 @@ class UserSync:
         try:
             run.call()
             stamp = await self._source.activity(user_id)
+        except ReconnectNeeded as exc:
+            # Only the user can fix this: say it once (WARNING), then only note it, and keep
+            # the normal cadence (sooner retries cannot help; the last good lists keep
+            # serving). A source with no usable token answers this without a request.
+            if state.reconnect_needed is None:
+                run.error("activity", exc)
+            else:
+                run.note("activity", str(exc))
+            state = attrs.evolve(state, reconnect_needed=str(exc))
+            await self._store.put_user(self._scheduled(state, run, now, requests, failed=False))
+            return
         except SourceError as exc:
             run.error("activity", exc)
             await self._store.put_user(self._scheduled(state, run, now, requests))
             return
+        if state.reconnect_needed is not None:
+            _log.info("user %s is connected again", user_id)
+            state = attrs.evolve(state, reconnect_needed=None)
         moved_at = state.activity_moved_at
         if stamp != state.activity and stamp.latest is not None:
             moved_at = stamp.latest
@@ -288,7 +323,7 @@ class UserSync:
 
         # Steps 3 and 4: fetch what changed, push it, advance the cursor.
         history = await self._store.get_history(user_id) or UserHistory()
-        fetched = await self._fetch(run, user_id, state, changed)
+        fetched = await self._fetch(run, user_id, state, changed, force=force)
         cursor = await self._push(run, state, fetched)
         if fetched.history is not None:
             history = history.with_views(fetched.history)
@@ -314,10 +349,19 @@ class UserSync:
             activity=stamp if run.clean else state.activity,
             activity_moved_at=moved_at,
             picks_computed_at=now if run.clean else state.picks_computed_at,
+            reconnect_needed=run.reconnect,
         )
         await self._store.save_user(self._scheduled(state, run, now, requests), history=history)
 
-    def _scheduled(self, state: UserState, run: Run, now: datetime, requests: int) -> UserState:
+    def _scheduled(
+        self,
+        state: UserState,
+        run: Run,
+        now: datetime,
+        requests: int,
+        *,
+        failed: bool | None = None,
+    ) -> UserState:
         policy = self._config.cadence
         tier = cadence_tier(
             feed_requests_week=requests,
@@ -328,14 +372,22 @@ class UserSync:
         return attrs.evolve(
             state,
             cadence=tier,
-            next_sync_at=next_sync_time(tier, now, policy, failed=not run.clean),
+            next_sync_at=next_sync_time(
+                tier, now, policy, failed=not run.clean if failed is None else failed
+            ),
             last_sync_at=now,
         )
 
     # -- steps 3 and 4 -------------------------------------------------------------------------
 
     async def _fetch(
-        self, run: Run, user_id: str, state: UserState, changed: Collection[str]
+        self,
+        run: Run,
+        user_id: str,
+        state: UserState,
+        changed: Collection[ActivityCategory],
+        *,
+        force: bool,
     ) -> _Fetched:
         since = None
         if state.history_cursor is not None:
@@ -347,7 +399,9 @@ class UserSync:
             ratings = await _attempt(run, "ratings", self._source.ratings(user_id))
         if "watchlisted_at" in changed:
             watchlist = await _attempt(run, "watchlist", self._source.watchlist(user_id))
-        playback = await _attempt(run, "playback", self._source.playback(user_id))
+        playback = None
+        if force or _PLAYBACK_MOVES & set(changed):
+            playback = await _attempt(run, "playback", self._source.playback(user_id))
         wanted = {"watched_at": history, "rated_at": ratings, "watchlisted_at": watchlist}
         incomplete = any(name in changed and got is None for name, got in wanted.items())
         return _Fetched(history, ratings, watchlist, playback, incomplete=incomplete)
@@ -528,15 +582,65 @@ class UserSync:
             return state
         try:
             run.call()
-            limits = await self._sink.limits(user_id)
+            account = await self._sink.account(user_id)
         except SourceError as exc:
-            run.error("limits", exc)
+            run.error("lists", exc)
             return state
-        for kind in writable[: limits.max_lists]:
+        # The account's free slots go to the rows in priority order; the rest fall back.
+        for kind in allot_lists(writable, account):
             state = await self._write_list(
-                run, state, kind, desired[kind], max_items=limits.max_items_per_list, now=now
+                run, state, kind, desired[kind], account=account, now=now
             )
         return state
+
+    async def _read_list(
+        self,
+        run: Run,
+        user_id: str,
+        kind: ManagedListKind,
+        record: ManagedList | None,
+        *,
+        account: ListAccount,
+        now: datetime,
+    ) -> tuple[ListHandle, ListSnapshot, bool] | None:
+        """The list to write, what it holds, and whether it was just created.
+
+        ``None`` when it cannot be written this sync (the failure or the lag is recorded).
+        A list the account read shows is used as listed; one it does not is adopted by name
+        or created; a read that is behind reclio's last write is never planned from.
+        """
+        name = kind.list_name
+        lag = self._config.list_read_lag
+        listed = None
+        if record is not None:
+            listed = next((h for h in account.lists if h.list_id == record.list_id), None)
+        if list_read_lags(record, listed, now=now, lag=lag):
+            run.error(f"read list {name!r}", _LAGGING)
+            return None
+        created = listed is None and account.find(name) is None
+        try:
+            handle = listed
+            if handle is None:
+                run.call(write=created)
+                handle = await self._sink.ensure_list(
+                    user_id, name, description=_DESCRIPTIONS[kind], account=account
+                )
+            if created:
+                return handle, ListSnapshot.empty(handle.list_id), True  # new: nothing to read
+            run.call()
+            current = await self._sink.snapshot(user_id, handle.list_id)
+        except AccountLimitExceeded as exc:
+            run.error(f"ensure_list {name!r}", exc)
+            return None
+        except SourceError as exc:
+            # A failed read changes nothing on the list: its record still says whether the
+            # last write succeeded (the same rule as a failed account read).
+            run.error(f"read list {name!r}", exc)
+            return None
+        if list_read_lags(record, handle, now=now, lag=lag, entries=current.item_count):
+            run.error(f"read list {name!r}", _LAGGING)
+            return None
+        return handle, current, False
 
     async def _write_list(
         self,
@@ -545,42 +649,45 @@ class UserSync:
         kind: ManagedListKind,
         desired: DesiredList,
         *,
-        max_items: int,
+        account: ListAccount,
         now: datetime,
     ) -> UserState:
         user_id = state.user_id
+        name = kind.list_name
         record = state.managed_list(kind)
-        try:
-            run.call()
-            handle = await self._sink.ensure_list(
-                user_id, kind.list_name, description=_DESCRIPTIONS[kind]
-            )
-            run.call()
-            current = await self._sink.items(user_id, handle.list_id)
-        except AccountLimitExceeded as exc:
-            run.error(f"ensure_list {kind.list_name!r}", exc)
+        read = await self._read_list(run, user_id, kind, record, account=account, now=now)
+        if read is None:
             return state
-        except SourceError as exc:
-            # A failed read changes nothing on the list: its record still says whether the
-            # last write succeeded (the same rule as a failed limits read).
-            run.error(f"read list {kind.list_name!r}", exc)
-            return state
-        refs = desired.refs[:max_items]
+        handle, current, created = read
+        refs = desired.refs[: account.limits.max_items_per_list]
+        held = current.refs
         if record is None or record.list_id != handle.list_id:
-            # A list adopted by name: we do not know what it holds until we write it.
-            record = ManagedList(kind, handle.list_id, len(current), synced_ok=False)
-        if not should_write(len(current), refs, complete=desired.complete):
+            # A list created or adopted by name: reclio has not filled it yet. A new list's
+            # record keeps the creation's stamp, so a read that does not show it yet is
+            # taken for lagging (never answered by creating a second one).
+            record = ManagedList(
+                kind,
+                handle.list_id,
+                current.item_count,
+                synced_ok=False,
+                synced_at=now if created else None,
+                updated_at=handle.updated_at if created else None,
+            )
+        if not should_write(len(held), refs, complete=desired.complete):
             return state.with_list(record)
-        diff = plan_list_diff(current, refs)
-        count = len(current)
+        diff = plan_list_diff(held, refs)
+        count = current.item_count
+        stamp = handle.updated_at or record.updated_at
         if not diff.is_empty:
             try:
                 run.call(write=True)
-                count = (await self._sink.apply(user_id, handle.list_id, diff)).item_count
+                after = await self._sink.apply(user_id, handle.list_id, diff, current=current)
             except SourceError as exc:
-                run.error(f"apply {kind.list_name!r}", exc)
+                run.error(f"apply {name!r}", exc)
                 run.failed += 1
                 return state.with_list(attrs.evolve(record, synced_ok=False))
+            # The write's answer is the truth: a read-back may lag it (Trakt).
+            count, stamp = after.item_count, after.updated_at
         return state.with_list(
             ManagedList(
                 kind,
@@ -589,6 +696,7 @@ class UserSync:
                 synced_ok=True,
                 synced_at=now,
                 anchor=desired.anchor,
+                updated_at=stamp,
             )
         )
 

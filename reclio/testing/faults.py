@@ -48,8 +48,10 @@ if TYPE_CHECKING:
         CatalogRecord,
         Interaction,
         ItemRef,
+        ListAccount,
         ListDiff,
         ListHandle,
+        ListSnapshot,
         MediaType,
         OAuthToken,
         PlaybackProgress,
@@ -257,19 +259,39 @@ class FlakyListSink(ListSink):
         self.inner = inner
         self.plan = plan
 
+    async def account(self, user_id: str) -> ListAccount:  # noqa: D102
+        self.plan.check("sink.account")
+        return await self.inner.account(user_id)
+
     async def ensure_list(  # noqa: D102
-        self, user_id: str, name: str, *, description: str = ""
+        self,
+        user_id: str,
+        name: str,
+        *,
+        description: str = "",
+        account: ListAccount | None = None,
     ) -> ListHandle:
         self.plan.check("sink.ensure_list")
-        return await self.inner.ensure_list(user_id, name, description=description)
+        return await self.inner.ensure_list(user_id, name, description=description, account=account)
+
+    async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:  # noqa: D102
+        self.plan.check("sink.snapshot")
+        return await self.inner.snapshot(user_id, list_id)
 
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:  # noqa: D102
         self.plan.check("sink.items")
         return await self.inner.items(user_id, list_id)
 
-    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:  # noqa: D102
+    async def apply(  # noqa: D102
+        self,
+        user_id: str,
+        list_id: int,
+        diff: ListDiff,
+        *,
+        current: ListSnapshot | None = None,
+    ) -> ListHandle:
         self.plan.check("sink.apply")
-        return await self.inner.apply(user_id, list_id, diff)
+        return await self.inner.apply(user_id, list_id, diff, current=current)
 
     async def limits(self, user_id: str) -> AccountLimits:  # noqa: D102
         self.plan.check("sink.limits")

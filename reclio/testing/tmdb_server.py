@@ -25,12 +25,14 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, Self
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
+
+from reclio.testing._loopback import Loopback
 
 __all__ = ["Answer", "FakeTmdbServer", "Route"]
 
@@ -82,16 +84,12 @@ class FakeTmdbServer:
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.spans: dict[str, tuple[float, float]] = {}
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._loopback = Loopback()
 
     @property
     def base_url(self) -> str:
         """The API root to configure (``http://127.0.0.1:<port>/3``)."""
-        if self._server is None:
-            msg = "the server is not started"
-            raise RuntimeError(msg)
-        return f"http://127.0.0.1:{self._server.server_address[1]}/3"
+        return f"http://127.0.0.1:{self._loopback.port}/3"
 
     @property
     def answered(self) -> int:
@@ -108,22 +106,12 @@ class FakeTmdbServer:
 
     def start(self) -> FakeTmdbServer:
         """Listen on an ephemeral loopback port, serving from a daemon thread."""
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        server.daemon_threads = True
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
-        self._thread.start()
+        self._loopback.start(_handler(self))
         return self
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        self._loopback.stop()
 
     def __enter__(self) -> Self:
         self.start()

@@ -647,12 +647,12 @@ async def test_a_user_with_nothing_to_recommend_costs_one_call(make_world):
 
 @pytest.mark.anyio
 async def test_a_failed_read_of_a_list_keeps_its_record_as_the_last_write_left_it(make_world):
-    """A failed limits read and a failed items read follow one rule: a record says whether
+    """A failed account read and a failed list read follow one rule: a record says whether
     the last write succeeded, so a read that failed changes nothing in it."""
     world = make_world()
     await ready(world)
     before = (await world.state("user0")).lists
-    for operation in ("sink.limits", "sink.items"):
+    for operation in ("sink.account", "sink.snapshot"):
         world.plan.fail(operation, DOWN, times=None)
         report = await world.users.sync("user0", force=True)
         world.plan.clear()

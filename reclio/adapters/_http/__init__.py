@@ -9,7 +9,7 @@
 Stability: internal to reclio's adapters (not part of the public API).
 """
 
-from reclio.adapters._http._client import Reply, RestClient, parse_retry_after
+from reclio.adapters._http._client import Params, Reply, RestClient, parse_retry_after
 from reclio.adapters._http._limiter import RateLimiter
 from reclio.adapters._http._paging import (
     PageCount,
@@ -20,6 +20,7 @@ from reclio.adapters._http._paging import (
 
 __all__ = [
     "PageCount",
+    "Params",
     "RateLimiter",
     "Reply",
     "RestClient",

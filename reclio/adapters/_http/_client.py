@@ -6,8 +6,8 @@ import asyncio
 import email.utils
 import logging
 import math
-from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +36,13 @@ _DETAIL_KEYS = ("status_message", "error_description", "error", "message")
 _MAX_DETAIL = 200
 
 Params = Mapping[str, str | int | float]
+
+StatusError = Callable[[httpx.Response, str], SourceError | None]
+"""A service's own reading of a failed response: the error it means, or ``None`` for the
+generic table. Called with the response and the operation, for non-2xx statuses only."""
+
+Slot = Callable[[], AbstractAsyncContextManager[None]]
+"""A further gate one request passes on every try (e.g. a per-user write spacing)."""
 
 
 @attrs.frozen
@@ -110,7 +117,8 @@ class RestClient:
     deadline of ``policy.deadline`` seconds per try; is retried with jittered exponential
     backoff (``tenacity``) on transport errors, timeouts, 5xx (Cloudflare's 520-522 among
     them) and 429, up to ``policy.max_attempts`` tries; and is never retried on any other
-    status. A 429 pauses the whole limiter for its ``Retry-After``; one longer than
+    status. A 429 pauses the whole limiter for its ``Retry-After`` (unless ``pauses``
+    says the limit was the caller's own, e.g. one user's); one longer than
     ``policy.backoff_max`` is not waited for but raised.
 
     Every failure leaves through one choke point (`_translate` and `_status_error`) as a
@@ -131,6 +139,10 @@ class RestClient:
         query_secret: ``(name, value)`` of a secret query parameter (TMDB's v3 ``api_key``).
         secrets: Strings scrubbed from every error message.
         auth_hint: Appended to authentication errors: how to fix the credentials.
+        status_error: The service's own mapping of failed responses, consulted before the
+            generic table (Trakt tells a Cloudflare block from a refused app).
+        pauses: Whether a 429 pauses the whole limiter (default: always); when it does not,
+            only the refused request waits its ``Retry-After``.
         sleep: Awaitable sleep between tries (tests pass a fake).
 
     Raises:
@@ -150,6 +162,8 @@ class RestClient:
         query_secret: tuple[str, str] | None = None,
         secrets: Sequence[str] = (),
         auth_hint: str = "check the credentials",
+        status_error: StatusError | None = None,
+        pauses: Callable[[httpx.Response], bool] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if client is not None and query_secret is not None:
@@ -171,6 +185,8 @@ class RestClient:
             s for s in (*secrets, *(query_secret[1:] if query_secret else ())) if s
         )
         self._auth_hint = auth_hint
+        self._status_error_hook = status_error
+        self._pauses = pauses
         self._sleep = sleep
         # Exponential from backoff_initial, capped at backoff_max, plus up to one
         # backoff_initial of jitter so tasks refused together do not return together.
@@ -210,7 +226,13 @@ class RestClient:
             await self._client.aclose()
 
     async def get(
-        self, path: str, *, operation: str, params: Params | None = None, missing_ok: bool = False
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: Params | None = None,
+        missing_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Reply | None:
         """GET ``path`` and decode its JSON.
 
@@ -219,6 +241,7 @@ class RestClient:
             operation: What reclio is doing, carried by every error (``"get_title"``).
             params: Query parameters.
             missing_ok: Return ``None`` for a 404 instead of raising.
+            headers: Sent with this request only (e.g. one user's bearer token).
 
         Returns:
             The reply, or ``None`` for a 404 when ``missing_ok``.
@@ -227,7 +250,7 @@ class RestClient:
             SourceError: as mapped by the choke point (see the class docstring).
         """
         return await self.request(
-            "GET", path, operation=operation, params=params, missing_ok=missing_ok
+            "GET", path, operation=operation, params=params, missing_ok=missing_ok, headers=headers
         )
 
     async def request(
@@ -240,8 +263,25 @@ class RestClient:
         json: object = None,
         missing_ok: bool = False,
         retry: bool = True,
+        headers: Mapping[str, str] | None = None,
+        accept: Collection[int] = (),
+        slot: Slot | None = None,
     ) -> Reply | None:
         """Send one request under the policy; ``retry=False`` makes one try only.
+
+        Args:
+            method: The HTTP method.
+            path: Appended to the base URL.
+            operation: What reclio is doing, carried by every error.
+            params: Query parameters.
+            json: The JSON body.
+            missing_ok: Return ``None`` for a 404 instead of raising.
+            retry: Retry under the policy (``False``: a request that must not be repeated,
+                such as one creating something).
+            headers: Sent with this request only, over the client's own.
+            accept: Statuses returned as a `Reply` (body decoded when it is JSON) instead of
+                mapped to an error, and never retried (an OAuth poll's "pending").
+            slot: Entered on every try before the limiter (a per-user write spacing).
 
         Raises:
             SourceError: as mapped by the choke point (see the class docstring).
@@ -262,6 +302,9 @@ class RestClient:
             params=params,
             json=json,
             missing_ok=missing_ok,
+            headers=headers,
+            accept=accept,
+            slot=slot,
         )
         return reply
 
@@ -276,8 +319,12 @@ class RestClient:
         params: Params | None,
         json: object,
         missing_ok: bool,
+        headers: Mapping[str, str] | None,
+        accept: Collection[int],
+        slot: Slot | None,
     ) -> Reply | None:
-        async with self._limiter.slot():
+        sent = {**self._headers, **headers} if headers else self._headers
+        async with slot() if slot is not None else nullcontext(), self._limiter.slot():
             _log.debug("%s %s %s", self.service, method, path)
             with self._translate(operation):
                 async with asyncio.timeout(self._policy.deadline):
@@ -286,14 +333,17 @@ class RestClient:
                         self._base + path,
                         params=params,
                         json=json,
-                        headers=self._headers,
+                        headers=sent,
                         timeout=self._timeout,
                     )
         if response.status_code == httpx.codes.NOT_FOUND and missing_ok:
             return None
+        if response.status_code in accept:
+            return Reply(response.status_code, response.headers, _lenient_json(response))
         error = self._status_error(response, operation)
         if error is not None:
-            if isinstance(error, RateLimited) and error.retry_after is not None:
+            pauses = self._pauses is None or self._pauses(response)
+            if isinstance(error, RateLimited) and error.retry_after is not None and pauses:
                 self._limiter.pause(error.retry_after)
             raise error
         return Reply(response.status_code, response.headers, self._decode(response, operation))
@@ -329,6 +379,10 @@ class RestClient:
         status = response.status_code
         if httpx.codes.is_success(status):
             return None
+        if self._status_error_hook is not None:
+            own = self._status_error_hook(response, operation)
+            if own is not None:
+                return own
         kind, detail = self.service, self._detail(response)
         if status in (httpx.codes.UNAUTHORIZED, httpx.codes.FORBIDDEN):
             msg = f"credentials refused (HTTP {status}{detail}); {self._auth_hint}"
@@ -367,6 +421,14 @@ class RestClient:
                 msg, service=self.service, operation=operation, errors=[self._scrub(str(exc))]
             ) from exc
 
+    def detail(self, response: httpx.Response) -> str:
+        """The service's own short explanation from an error body (``": ..."``), scrubbed."""
+        return self._detail(response)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every configured secret replaced by ``***``."""
+        return self._scrub(text)
+
     def _detail(self, response: httpx.Response) -> str:
         """The service's own short explanation from an error body, if it gave one."""
         try:
@@ -396,9 +458,10 @@ class RestClient:
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            # The limiter is paused for Retry-After: the next try waits there, with every
-            # other request of the process, so waiting here as well would double the wait.
-            return 0.0
+            # When the limiter was paused for Retry-After the next try waits there, with
+            # every other request of the process, so waiting here as well would double the
+            # wait; a limit of the caller's own (not pausing the limiter) is waited here.
+            return max(exc.retry_after - self._limiter.paused_for, 0.0)
         return float(self._backoff(state))
 
     def _log_retry(self, state: tenacity.RetryCallState) -> None:
@@ -412,3 +475,13 @@ class RestClient:
             self._policy.max_attempts,
             wait,
         )
+
+
+def _lenient_json(response: httpx.Response) -> Any:  # noqa: ANN401 - JSON
+    """The JSON body of an accepted status, or ``None`` when it has none (or is not JSON)."""
+    if not response.content.strip():
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        return None

@@ -7,7 +7,15 @@ from collections.abc import Sequence
 
 import attrs
 
-from reclio.domain import AccountLimits, ItemRef, ListDiff, ListHandle
+from reclio.domain import (
+    AccountLimits,
+    ItemRef,
+    ListAccount,
+    ListDiff,
+    ListEntry,
+    ListHandle,
+    ListSnapshot,
+)
 from reclio.errors import AccountLimitExceeded, SourceError
 from reclio.ports import ListSink
 
@@ -20,6 +28,7 @@ class _List:
     name: str
     description: str
     items: list[ItemRef] = attrs.Factory(list)
+    entry_ids: dict[ItemRef, int] = attrs.Factory(dict)
 
     def handle(self) -> ListHandle:
         return ListHandle(self.list_id, self.name, len(self.items))
@@ -28,8 +37,9 @@ class _List:
 class InMemoryListSink(ListSink):
     """**ListSink** over lists held in memory, with Trakt's rules.
 
-    List ids are unique across all users, as Trakt's are. `ensure_list` adopts the
-    first list with the same name before creating one. `apply` removes, then appends
+    List ids are unique across all users, as Trakt's are, and so are entry ids.
+    `ensure_list` adopts the first list with the same name before creating one. Reads
+    always show the last write (unlike Trakt's). `apply` removes, then appends
     additions not already present (Trakt reports those as "existing"), then reorders when
     the diff carries an order; items the order does not mention keep their relative order
     after it. Limits are checked before anything changes, so a refused diff leaves the list
@@ -57,6 +67,7 @@ class InMemoryListSink(ListSink):
         self._per_user = dict(per_user_limits or {})
         self._lists: dict[str, dict[int, _List]] = {}
         self._ids = itertools.count(1)
+        self._entry_ids = itertools.count(1)
 
     # -- setting up and inspecting -----------------------------------------------------------
 
@@ -68,7 +79,18 @@ class InMemoryListSink(ListSink):
         """Every list the user holds, in creation order."""
         return [entry.handle() for entry in self._lists.get(user_id, {}).values()]
 
-    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+    async def account(self, user_id: str) -> ListAccount:
+        """The account's limits and its lists, in creation order."""
+        return ListAccount(self._limits_of(user_id), self.lists(user_id))
+
+    async def ensure_list(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        description: str = "",
+        account: ListAccount | None = None,  # noqa: ARG002 - reads are never stale here
+    ) -> ListHandle:
         """Adopt the user's list called ``name``, or create it.
 
         Raises:
@@ -86,6 +108,15 @@ class InMemoryListSink(ListSink):
         owned[entry.list_id] = entry
         return entry.handle()
 
+    async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:
+        """The list's items, in order, with their entry ids.
+
+        Raises:
+            SourceError: the user holds no list with this id.
+        """
+        entry = self._get(user_id, list_id, "snapshot")
+        return ListSnapshot(list_id, [ListEntry(ref, entry.entry_ids[ref]) for ref in entry.items])
+
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
         """The list's items, in order.
 
@@ -94,7 +125,14 @@ class InMemoryListSink(ListSink):
         """
         return list(self._get(user_id, list_id, "items").items)
 
-    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+    async def apply(
+        self,
+        user_id: str,
+        list_id: int,
+        diff: ListDiff,
+        *,
+        current: ListSnapshot | None = None,  # noqa: ARG002 - it applies to what it holds
+    ) -> ListHandle:
         """Remove, add, then reorder (`ListDiff.apply`); all or nothing.
 
         Raises:
@@ -108,6 +146,7 @@ class InMemoryListSink(ListSink):
             msg = f"list {list_id} may hold {limit} items; the diff would leave {len(items)}"
             raise AccountLimitExceeded(msg, service=_SERVICE, operation="apply")
         entry.items = items
+        entry.entry_ids = {ref: entry.entry_ids.get(ref) or next(self._entry_ids) for ref in items}
         return entry.handle()
 
     async def limits(self, user_id: str) -> AccountLimits:

@@ -16,7 +16,15 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from reclio.domain import AccountLimits, ItemRef, ListDiff, ListHandle
+from reclio.domain import (
+    AccountLimits,
+    ItemRef,
+    ListAccount,
+    ListDiff,
+    ListEntry,
+    ListHandle,
+    ListSnapshot,
+)
 from reclio.errors import AccountLimitExceeded, DecodeError, SourceError, SourceUnavailable
 from reclio.ports import ListSink
 
@@ -124,7 +132,29 @@ class SqliteListSink(ListSink):
 
     # -- the port ----------------------------------------------------------------------------
 
-    async def ensure_list(self, user_id: str, name: str, *, description: str = "") -> ListHandle:
+    async def account(self, user_id: str) -> ListAccount:
+        """The account's limits and its lists, in creation order.
+
+        Raises:
+            SourceError: the file failed.
+        """
+        with self._translate("account"), self._lock:
+            rows = self._db.execute(
+                "SELECT list_id, name, items FROM embedded_lists WHERE user_id = ? "
+                "ORDER BY list_id",
+                (user_id,),
+            ).fetchall()
+        lists = [ListHandle(list_id, name, len(json.loads(items))) for list_id, name, items in rows]
+        return ListAccount(self._limits, lists)
+
+    async def ensure_list(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        description: str = "",
+        account: ListAccount | None = None,  # noqa: ARG002 - reads are never stale here
+    ) -> ListHandle:
         """Adopt the user's list called ``name``, or create it.
 
         Raises:
@@ -156,6 +186,16 @@ class SqliteListSink(ListSink):
             assert cursor.lastrowid is not None  # noqa: S101 - an INSERT sets it
             return ListHandle(cursor.lastrowid, name, 0)
 
+    async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:
+        """The list's items, in order (entries carry no ids: nothing here needs them).
+
+        Raises:
+            SourceError: the user holds no list with this id, or the file failed.
+        """
+        with self._translate("snapshot"), self._lock:
+            refs = self._row(user_id, list_id, "snapshot")[1]
+        return ListSnapshot(list_id, [ListEntry(ref) for ref in refs])
+
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
         """The list's items, in order.
 
@@ -165,7 +205,14 @@ class SqliteListSink(ListSink):
         with self._translate("items"), self._lock:
             return self._row(user_id, list_id, "items")[1]
 
-    async def apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
+    async def apply(
+        self,
+        user_id: str,
+        list_id: int,
+        diff: ListDiff,
+        *,
+        current: ListSnapshot | None = None,  # noqa: ARG002 - it applies to what it holds
+    ) -> ListHandle:
         """Remove, add, then reorder (`ListDiff.apply`); all or nothing.
 
         Raises:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import attrs
 import cattrs
-from cattrs.preconf.json import make_converter as make_json_converter
 
+from reclio.adapters._json import decode as decode_json
+from reclio.adapters._json import strict_converter
 from reclio.domain import Genre, ItemRef, MediaType, Title
 from reclio.errors import DecodeError
 
@@ -144,42 +145,7 @@ class WireGenres:
 
 def make_converter() -> cattrs.Converter:
     """The TMDB converter: JSON preconf, unknown keys ignored, ``None`` only where typed."""
-    converter = make_json_converter(forbid_extra_keys=False)
-
-    def structure_int(value: Any, _type: type) -> int:  # noqa: ANN401 - raw JSON
-        # JSON numbers only: "12" or 12.5 for an id is nonsense, not something to coerce.
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            msg = f"expected an integer, got {type(value).__name__} {value!r:.40}"
-            raise TypeError(msg)
-        if isinstance(value, float) and not value.is_integer():
-            msg = f"expected an integer, got {value!r}"
-            raise ValueError(msg)
-        return int(value)
-
-    def structure_float(value: Any, _type: type) -> float:  # noqa: ANN401 - raw JSON
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            msg = f"expected a number, got {type(value).__name__} {value!r:.40}"
-            raise TypeError(msg)
-        return float(value)
-
-    def structure_str(value: Any, _type: type) -> str:  # noqa: ANN401 - raw JSON
-        if not isinstance(value, str):
-            msg = f"expected a string, got {type(value).__name__} {value!r:.40}"
-            raise TypeError(msg)
-        return value
-
-    def structure_bool(value: Any, _type: type) -> bool:  # noqa: ANN401 - raw JSON
-        if not isinstance(value, bool):
-            msg = f"expected true or false, got {type(value).__name__} {value!r:.40}"
-            raise TypeError(msg)
-        return value
-
-    # bool is an int to Python: it needs its own hook, registered after int's.
-    converter.register_structure_hook(int, structure_int)
-    converter.register_structure_hook(bool, structure_bool)
-    converter.register_structure_hook(float, structure_float)
-    converter.register_structure_hook(str, structure_str)
-    return converter
+    return strict_converter()
 
 
 def decode(
@@ -190,16 +156,7 @@ def decode(
     Raises:
         DecodeError: the body does not fit; ``errors`` name each field that does not.
     """
-    if not isinstance(body, dict):
-        problem = f"expected a JSON object, got {type(body).__name__} @ $"
-        msg = f"{what} does not decode: {problem}"
-        raise DecodeError(msg, service=_SERVICE, operation=operation, errors=[problem])
-    try:
-        return converter.structure(body, type_)
-    except cattrs.BaseValidationError as exc:
-        errors = cattrs.transform_error(exc)
-        msg = f"{what} does not decode: {'; '.join(errors)[:300]}"
-        raise DecodeError(msg, service=_SERVICE, operation=operation, errors=errors) from exc
+    return decode_json(converter, body, type_, service=_SERVICE, what=what, operation=operation)
 
 
 def to_title(wire: WireMovie | WireShow, ref: ItemRef, *, operation: str = "get_title") -> Title:

@@ -2,7 +2,9 @@
 
 Subclass `ListSinkContract` and override ``sink``: the adapter under test, for an
 account (``user_id``) that holds no list yet and whose limits are small (the limit tests
-fill the account to them: a few lists of a few dozen items keep them quick)::
+fill the account to them: a few lists of a few dozen items keep them quick). The suite
+reads lists back after writing them, so a sink whose reads lag its writes (Trakt) is run
+against a service that answers reads at once (the local fake Trakt with no read lag)::
 
     class TestMySink(ListSinkContract):
         @pytest.fixture
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import pytest
 
-from reclio.domain import ItemRef, ListDiff
+from reclio.domain import ItemRef, ListDiff, ListSnapshot
 from reclio.errors import AccountLimitExceeded, SourceError
 from reclio.ports import ListSink
 
@@ -133,3 +135,60 @@ class ListSinkContract:
         with pytest.raises(AccountLimitExceeded):
             await sink.apply(user_id, handle.list_id, ListDiff(add=too_many))
         assert ItemRef.movie(1) in await sink.items(user_id, handle.list_id)
+
+    @pytest.mark.anyio
+    async def test_account_lists_every_list(self, sink: ListSink, user_id: str) -> None:
+        """The account read names every list the user holds, with its limits."""
+        first = await sink.ensure_list(user_id, _NAME)
+        await sink.apply(user_id, first.list_id, ListDiff(add=_movies(1, 2)))
+        second = await sink.ensure_list(user_id, _NAME + " 2")
+        account = await sink.account(user_id)
+        assert account.limits == await sink.limits(user_id)
+        held = {handle.list_id: handle for handle in account.lists}
+        assert set(held) >= {first.list_id, second.list_id}
+        assert held[first.list_id].name == _NAME
+        assert held[first.list_id].item_count == 2
+        found = account.find(_NAME)
+        assert found is not None
+        assert found.list_id == first.list_id
+
+    @pytest.mark.anyio
+    async def test_ensure_adopts_from_the_account_read(self, sink: ListSink, user_id: str) -> None:
+        """Given this sync's account read, ensure_list adopts from it and creates nothing."""
+        first = await sink.ensure_list(user_id, _NAME)
+        account = await sink.account(user_id)
+        again = await sink.ensure_list(user_id, _NAME, account=account)
+        assert again.list_id == first.list_id
+        assert len((await sink.account(user_id)).lists) == len(account.lists)
+
+    @pytest.mark.anyio
+    async def test_snapshot_is_the_items(self, sink: ListSink, user_id: str) -> None:
+        """A snapshot holds the list's titles in order, and its handle names the list."""
+        handle = await sink.ensure_list(user_id, _NAME)
+        await sink.apply(user_id, handle.list_id, ListDiff(add=_movies(5, 3, 4)))
+        snapshot = await sink.snapshot(user_id, handle.list_id)
+        assert isinstance(snapshot, ListSnapshot)
+        assert snapshot.list_id == handle.list_id
+        assert snapshot.item_count == 3
+        assert snapshot.refs == _movies(5, 3, 4)
+        assert tuple(await sink.items(user_id, handle.list_id)) == snapshot.refs
+        ids = [entry.entry_id for entry in snapshot.entries if entry.entry_id is not None]
+        assert len(ids) == len(set(ids)), "entry ids are unique"
+
+    @pytest.mark.anyio
+    async def test_apply_from_a_snapshot(self, sink: ListSink, user_id: str) -> None:
+        """Applying with a fresh snapshot gives the diff's reference result, whatever it changes."""
+        handle = await sink.ensure_list(user_id, _NAME)
+        await sink.apply(user_id, handle.list_id, ListDiff(add=_movies(1, 2, 3)))
+        for target in (_movies(3, 1, 2), _movies(6, 5, 4), _movies(4, 7, 6, 5)):
+            current = await sink.snapshot(user_id, handle.list_id)
+            wanted = set(target)
+            diff = ListDiff(
+                add=tuple(ref for ref in target if ref not in current.refs),
+                remove=tuple(ref for ref in current.refs if ref not in wanted),
+                order=target,
+            )
+            after = await sink.apply(user_id, handle.list_id, diff, current=current)
+            assert tuple(await sink.items(user_id, handle.list_id)) == target
+            assert after.item_count == len(target)
+            assert after.list_id == handle.list_id
