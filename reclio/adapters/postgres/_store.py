@@ -297,7 +297,7 @@ class PostgresStateStore(StateStore):
             f"SELECT {_HISTORY_COLUMNS} FROM histories AS m"  # noqa: S608 - constant columns
             " LEFT JOIN history AS h ON h.user_id = m.user_id"
             " WHERE m.user_id = %s ORDER BY h.kind, h.media_type, h.tmdb_id",
-            (_key(user_id),),
+            lambda: (_key(user_id),),
         )
         if not rows:
             return None
@@ -476,7 +476,7 @@ class PostgresStateStore(StateStore):
         rows = await self._read_all(
             "feed_requests_since",
             "SELECT count(*) FROM feed_requests WHERE user_id = %s AND at >= %s",
-            (_key(user_id), cutoff),
+            lambda: (_key(user_id), cutoff),
         )
         return int(rows[0][0])
 
@@ -490,7 +490,7 @@ class PostgresStateStore(StateStore):
         sees the first's row and takes nothing.
         """
         now = sql.SQL("statement_timestamp()")
-        params: dict[str, object] = {"key": _key(key), "owner": owner, "ttl": ttl}
+        params: dict[str, object] = {"owner": owner, "ttl": ttl}
         if self._clock is not None:
             now = sql.SQL("%(now)s::timestamptz")
             params["now"] = require_aware(self._clock(), "clock()")
@@ -504,7 +504,7 @@ class PostgresStateStore(StateStore):
         ).format(now=now)
 
         async def take(conn: _Conn) -> bool:
-            cur = await conn.execute(statement, params)
+            cur = await conn.execute(statement, {**params, "key": _key(key)})
             return await cur.fetchone() is not None
 
         return await self._write("acquire_lease", take)
@@ -805,10 +805,16 @@ class PostgresStateStore(StateStore):
                 return await work(conn)
 
     async def _read_all(
-        self, operation: str, statement: str, params: Sequence[object] = ()
+        self,
+        operation: str,
+        statement: str,
+        params: Sequence[object] | Callable[[], Sequence[object]] = (),
     ) -> list[tuple[Any, ...]]:
+        """One statement's rows; ``params`` may be a thunk, so encoding fails at the choke point."""
+
         async def read(conn: _Conn) -> list[tuple[Any, ...]]:
-            cur = await conn.execute(statement, params)
+            values = params() if callable(params) else params
+            cur = await conn.execute(statement, values)
             return await cur.fetchall()
 
         return await self._read(operation, read)
