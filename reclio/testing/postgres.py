@@ -169,9 +169,7 @@ class TemporaryCluster:
         """
         pg_ctl = Path(str(_binary("pg_ctl"))).resolve()
         createdb = shutil.which("createdb") or str(pg_ctl.with_name("createdb"))
-        _checked(
-            (createdb, "-h", "127.0.0.1", "-p", str(self.port), "-U", _USER, name), 30.0
-        )
+        _checked((createdb, "-h", "127.0.0.1", "-p", str(self.port), "-U", _USER, name), 30.0)
         return self.url(name)
 
     def stop(self) -> None:

@@ -943,21 +943,16 @@ class PostgresStateStore(StateStore):
         return interaction_from_row(bytes(row[0]).decode(), row[1:], _utc)
 
 
-async def _in_transaction(
-    pool: psycopg_pool.AsyncConnectionPool[_Conn], work: _Work[_T]
-) -> _T:
+async def _in_transaction(pool: psycopg_pool.AsyncConnectionPool[_Conn], work: _Work[_T]) -> _T:
     async with pool.connection() as conn, conn.transaction():
         return await work(conn)
 
 
 async def _schema_version(conn: _Conn) -> int:
-    cur = await conn.execute(
-        "SELECT to_regclass('schema_version') IS NOT NULL"
-    )
+    cur = await conn.execute("SELECT to_regclass('schema_version') IS NOT NULL")
     exists = await cur.fetchone()
     if not exists or not exists[0]:
         return 0
     cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
     row = await cur.fetchone()
     return int(row[0]) if row else 0
-

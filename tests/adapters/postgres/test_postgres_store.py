@@ -199,4 +199,3 @@ async def test_iter_interactions_streams_through_a_server_side_cursor(
             assert any("FETCH" in q and "reclio_iter_interactions" in q for q in queries), queries
     assert batches == 3
     await store.aclose()
-
