@@ -7,7 +7,14 @@ without any other change: apps and workers on any number of machines share one d
 Stability: caller-stable.
 """
 
+from reclio.adapters.postgres._copy import CopyReport, copy_sqlite_state, run_state_copy
 from reclio.adapters.postgres._store import PostgresStateStore
 from reclio.settings import PostgresConfig
 
-__all__ = ["PostgresConfig", "PostgresStateStore"]
+__all__ = [
+    "CopyReport",
+    "PostgresConfig",
+    "PostgresStateStore",
+    "copy_sqlite_state",
+    "run_state_copy",
+]
