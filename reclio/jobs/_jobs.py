@@ -56,6 +56,8 @@ STALLED_TASK: Final = "reclio.retry_stalled_jobs"
 GENERATION_CURSOR: Final = "jobs:generation"
 """Set by each content sync job; a worker that sees a new value reloads from the store."""
 _SCHEMA_LOCK: Final = "reclio-procrastinate-schema"
+_BATCH: Final = 500
+"""Jobs queued per statement by the enqueue tick."""
 _FINAL: Final = (AuthenticationError, AccountLimitExceeded, DecodeError)
 """Failures that trying again cannot fix: a revoked token, a full account, a bad payload."""
 
@@ -293,16 +295,43 @@ class SyncJobs:
     async def enqueue_due(self, now: datetime | None = None) -> int:
         """Queue a sync of every due user, most overdue first (up to ``enqueue_limit``).
 
+        Users with a sync already waiting or running are left out (one read of the queue),
+        the rest are queued in batches, so a tick costs a few statements, not one failed
+        insert per user still in the queue.
+
         Returns:
-            How many jobs were queued (users already waiting in the queue are not counted).
+            How many jobs were queued.
         """
         due = list(await self.runtime.user_sync.due(now))[: self.settings.enqueue_limit]
+        if not due:
+            return 0
+        manager = self.app.job_manager
+        busy: set[str | None] = set()
+        for status in ("todo", "doing"):
+            jobs = await manager.list_jobs_async(
+                queue=self.settings.queue, task=USER_TASK, status=status
+            )
+            busy.update(job.lock for job in jobs)
+        todo = [user_id for user_id in due if f"user:{user_id}" not in busy]
         queued = 0
-        for user_id in due:
-            queued += await defer_user_sync(self.app, user_id, settings=self.settings)
-        if due:
-            _log.info("enqueued %d of %d due users", queued, len(due))
+        for start in range(0, len(todo), _BATCH):
+            batch = todo[start : start + _BATCH]
+            try:
+                await manager.batch_defer_jobs_async([self._user_job(u) for u in batch])
+                queued += len(batch)
+            except job_errors.AlreadyEnqueued:
+                # Someone queued one of them meanwhile: queue the others one by one.
+                for user_id in batch:
+                    queued += await defer_user_sync(self.app, user_id, settings=self.settings)
+        _log.info("enqueued %d of %d due users", queued, len(due))
         return queued
+
+    def _user_job(self, user_id: str) -> job_states.Job:
+        lock = f"user:{user_id}"
+        deferrer = self.app.configure_task(
+            USER_TASK, queue=self.settings.queue, lock=lock, queueing_lock=lock
+        )
+        return deferrer.make_new_job(user_id=user_id, force=False, attempt=0)
 
     async def sync_content(self) -> str:
         """Run content sync (the ``reclio.sync_content`` job); a held lease skips this run."""
