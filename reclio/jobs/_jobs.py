@@ -254,15 +254,10 @@ class SyncJobs:
             LeaseHeld: the last try found the user still leased.
         """
         runtime = self.runtime
-        if not force:
-            state = await runtime.store.get_user(user_id)
-            due = state is None or state.next_sync_at is None
-            if state is not None and state.next_sync_at is not None:
-                due = state.next_sync_at <= runtime.clock()
-            if not due:
+        try:
+            if not force and not await self._due(user_id):
                 _log.info("user %s: not due, skipped", user_id)
                 return "not due"
-        try:
             await self._refresh()
             await self._load_user(user_id)
             report = await runtime.user_sync.sync(user_id, force=force)
@@ -291,6 +286,12 @@ class SyncJobs:
             return "retry"
         _log.info("user %s: synced: %s", user_id, report.summary())
         return "synced"
+
+    async def _due(self, user_id: str) -> bool:
+        state = await self.runtime.store.get_user(user_id)
+        if state is None or state.next_sync_at is None:
+            return True
+        return state.next_sync_at <= self.runtime.clock()
 
     async def enqueue_due(self, now: datetime | None = None) -> int:
         """Queue a sync of every due user, most overdue first (up to ``enqueue_limit``).

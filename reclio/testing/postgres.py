@@ -39,7 +39,14 @@ _USER = "reclio"
 
 
 def _binary(name: str) -> str | None:
-    return shutil.which(name)
+    """A PostgreSQL program: on PATH, else in Debian's versioned folders (newest first)."""
+    found = shutil.which(name)
+    if found is not None:
+        return found
+    for folder in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (folder / name).is_file():
+            return str(folder / name)
+    return None
 
 
 def _run_as() -> tuple[str, ...]:
@@ -53,7 +60,10 @@ def unavailable() -> str | None:
     """Why a cluster cannot be started on this machine, or ``None`` when it can."""
     missing = [name for name in ("initdb", "pg_ctl") if _binary(name) is None]
     if missing:
-        return f"PostgreSQL binaries not on PATH ({', '.join(missing)}): install PostgreSQL 15+"
+        return (
+            f"PostgreSQL binaries not found ({', '.join(missing)} on PATH or in"
+            " /usr/lib/postgresql/*/bin): install PostgreSQL 15+"
+        )
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
@@ -167,8 +177,7 @@ class TemporaryCluster:
         Raises:
             RuntimeError: creation failed.
         """
-        pg_ctl = Path(str(_binary("pg_ctl"))).resolve()
-        createdb = shutil.which("createdb") or str(pg_ctl.with_name("createdb"))
+        createdb = _binary("createdb") or "createdb"
         _checked((createdb, "-h", "127.0.0.1", "-p", str(self.port), "-U", _USER, name), 30.0)
         return self.url(name)
 

@@ -61,7 +61,7 @@ async def main(mode: str, url: str, lists: str, users: int, slow: float) -> None
         store=store,
         interactions=FlakyInteractionSource(source, plan),
         clock=lambda: DEMO_NOW,
-        user_sync=UserSyncConfig(lease_ttl=timedelta(seconds=6)),
+        user_sync=UserSyncConfig(lease_ttl=timedelta(seconds=10)),
     )
     try:
         async with runtime:

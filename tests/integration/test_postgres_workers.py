@@ -75,6 +75,15 @@ def _stop(*workers: subprocess.Popen[bytes]) -> None:
             worker.wait(5)
 
 
+def _registered(url: str) -> int:
+    """Live workers (Procrastinate prunes the dead ones)."""
+    rows = _query(
+        url,
+        "SELECT count(*) FROM procrastinate_workers WHERE last_heartbeat > now() - interval '2 s'",
+    )
+    return int(rows[0][0])
+
+
 def _synced(log: Path) -> list[str]:
     return _SYNCED.findall(log.read_text()) if log.exists() else []
 
@@ -111,12 +120,24 @@ def test_workers_share_the_sweep_and_survive_a_killed_worker(
         # Worker a syncs slowly (0.3 s per Trakt call); kill it while it holds a lease.
         _wait("a first sync on worker a", lambda: _synced(logs[0]), 60)
         _wait("worker a inside a sync", lambda: _query(url, "SELECT 1 FROM reclio.leases"), 30)
-        (killed_key,) = _query(url, "SELECT convert_from(key, 'UTF8') FROM reclio.leases")[0]
+        killed_key, owner = _query(
+            url, "SELECT convert_from(key, 'UTF8'), owner FROM reclio.leases"
+        )[0]
         slow.send_signal(signal.SIGKILL)
         slow.wait(10)
         killed_user = str(killed_key).removeprefix("user:")
         assert killed_user not in _synced(logs[0])
         workers += [_spawn("work", url, lists, str(USERS), str(log), "0", "4") for log in logs[1:]]
+        _wait("workers b and c", lambda: _registered(url) >= 2, 60)
+        # The dead worker's lease (10 s) outlives the detection of its death, as a 10-minute
+        # lease does in production; cut it to 6 s from now to keep the test short.
+        assert _query(
+            url,
+            "UPDATE reclio.leases SET expires_at = now() + interval '6 s'"
+            " WHERE key = convert_to(%s, 'UTF8') AND owner = %s RETURNING 1",
+            killed_key,
+            owner,
+        ) == [(1,)]
         _wait("every user synced", lambda: _unsynced(url) == 0 and _busy(url) == 0, 90)
         for worker, log in zip(workers[1:], logs[1:], strict=True):
             assert worker.poll() is None, Path(f"{log}.err").read_text()[-3000:]
@@ -126,7 +147,7 @@ def test_workers_share_the_sweep_and_survive_a_killed_worker(
         assert counts == Counter(set(activity)), "each due user synced exactly once"
         assert killed_user in _synced(logs[1]) + _synced(logs[2])
         # Put back once the worker's heartbeat stopped (2 s), the job met the dead worker's
-        # lease (6 s) and was tried again with backoff until it expired.
+        # lease and was tried again with backoff until it expired.
         later = "".join(log.read_text() for log in logs[1:])
         assert "dead worker put back" in later
         assert re.search(rf"user {re.escape(killed_user)}: .*another worker.*; try 2", later)
