@@ -669,7 +669,7 @@ class StateStore(
     lives here (never in module-level caches), so any number of processes can share one
     store.
 
-    Adapters: ``SqliteStateStore`` (the default), ``InMemoryStateStore``.
+    Adapters: ``SqliteStateStore`` (the default), ``PostgresStateStore``, ``InMemoryStateStore``.
     """
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "TRAKT_BASE_URL",
     "EmbeddingConfig",
     "HttpPolicy",
+    "PostgresConfig",
     "RecombeeConfig",
     "StateConfig",
     "TmdbConfig",
@@ -225,3 +226,41 @@ class StateConfig:
         if self.url is not None or str(self.path) == ":memory:":
             return None
         return Path(self.path).parent
+
+
+@attrs.frozen
+class PostgresConfig:
+    """The PostgreSQL state store (extra ``reclio[postgres]``).
+
+    Attributes:
+        url: A libpq URL, ``postgresql://user:password@host:5432/dbname``; its password is
+            a secret (never in a repr, a log line or an error).
+        schema: The PostgreSQL schema reclio's tables live in (created when missing), so
+            reclio can share a database with the application and with the job queue.
+        min_connections: Connections each process keeps open.
+        max_connections: Connections each process may open at once.
+        connect_timeout: Seconds to wait for a connection (from the pool or the server).
+        statement_timeout: Seconds one statement may run before the server cancels it
+            (0: no limit).
+    """
+
+    url: str = attrs.field(repr=False)
+    schema: str = "reclio"
+    min_connections: int = attrs.field(default=1, validator=_not_negative)
+    max_connections: int = attrs.field(default=10, validator=_positive)
+    connect_timeout: float = attrs.field(default=10.0, validator=_positive)
+    statement_timeout: float = attrs.field(default=30.0, validator=_not_negative)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.url.startswith(("postgresql://", "postgres://")):
+            msg = "RECLIO_STATE_URL must be a postgresql:// URL, e.g. postgresql://reclio@db/reclio"
+            raise ConfigurationError(msg)
+        if not self.schema.isidentifier() or self.schema != self.schema.lower():
+            msg = f"the PostgreSQL schema must be a lower-case identifier, got {self.schema!r}"
+            raise ConfigurationError(msg)
+        if self.min_connections > self.max_connections:
+            msg = (
+                f"min_connections ({self.min_connections}) exceeds max_connections"
+                f" ({self.max_connections})"
+            )
+            raise ConfigurationError(msg)

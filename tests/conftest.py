@@ -5,12 +5,17 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 pytest.register_assert_rewrite("reclio.testing")
+
+from reclio.testing.postgres import TemporaryCluster  # noqa: E402 - after the rewrite hook
+from reclio.testing.postgres import unavailable as postgres_unavailable  # noqa: E402
 
 # CI runs every property with at least 1,000 examples; local runs stay quick.
 settings.register_profile(
@@ -55,3 +60,17 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+def postgres_cluster() -> Iterator[TemporaryCluster]:
+    """A throwaway PostgreSQL cluster for the whole session (skips where none can start)."""
+    why = postgres_unavailable()
+    if why is not None:
+        pytest.skip(f"PostgreSQL tests skipped: {why}")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need the extra reclio[postgres]")
+    with TemporaryCluster.start() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: TemporaryCluster) -> str:
+    """The URL of a fresh, empty database in the session's cluster."""
+    return postgres_cluster.create_database(f"t_{uuid.uuid4().hex[:16]}")

@@ -17,6 +17,7 @@ Stability: testing (may change between minor versions).
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
 from collections.abc import AsyncIterator, Collection, Sequence
 from datetime import datetime, timedelta
@@ -98,6 +99,32 @@ class FaultPlan:
     calls: list[str] = attrs.Factory(list)
     _by_number: dict[int, BaseException] = attrs.Factory(dict)
     _rules: list[_Rule] = attrs.Factory(list)
+    _delays: list[tuple[str, float]] = attrs.Factory(list)
+
+    def delay(self, pattern: str, seconds: float) -> None:
+        """Make every call whose operation matches ``pattern`` take ``seconds`` longer.
+
+        A fixed latency per call, as a remote service has (load tests, benchmarks); the
+        longest matching delay applies. :meth:`clear` keeps delays.
+        """
+        if seconds < 0:
+            msg = f"a delay is zero or more seconds, got {seconds}"
+            raise ValueError(msg)
+        self._delays.append((pattern, seconds))
+
+    async def call(self, operation: str) -> None:
+        """Wait the operation's delay, then :meth:`check` it (what every wrapper calls)."""
+        wait = max(
+            (
+                seconds
+                for pattern, seconds in self._delays
+                if fnmatch.fnmatchcase(operation, pattern)
+            ),
+            default=0.0,
+        )
+        if wait > 0:
+            await asyncio.sleep(wait)
+        self.check(operation)
 
     def fail_call(self, number: int, error: BaseException) -> None:
         """Make the ``number``-th call from now on (1-based, across all ports) raise ``error``."""
@@ -145,19 +172,19 @@ class FlakyCatalogSource(CatalogSource):
         self.plan = plan
 
     async def get_title(self, ref: ItemRef) -> Title | None:  # noqa: D102 - the port's
-        self.plan.check("catalog.get_title")
+        await self.plan.call("catalog.get_title")
         return await self.inner.get_title(ref)
 
     async def candidates(  # noqa: D102
         self, which: CandidateList, media_type: MediaType, *, page: int = 1
     ) -> Sequence[ItemRef]:
-        self.plan.check("catalog.candidates")
+        await self.plan.call("catalog.candidates")
         return await self.inner.candidates(which, media_type, page=page)
 
     async def changed_since(  # noqa: D102
         self, media_type: MediaType, since: datetime
     ) -> Sequence[ItemRef]:
-        self.plan.check("catalog.changed_since")
+        await self.plan.call("catalog.changed_since")
         return await self.inner.changed_since(media_type, since)
 
 
@@ -169,25 +196,25 @@ class FlakyInteractionSource(InteractionSource):
         self.plan = plan
 
     async def activity(self, user_id: str) -> ActivityStamp:  # noqa: D102
-        self.plan.check("interactions.activity")
+        await self.plan.call("interactions.activity")
         return await self.inner.activity(user_id)
 
     async def history(  # noqa: D102
         self, user_id: str, *, since: datetime | None = None
     ) -> Sequence[Interaction]:
-        self.plan.check("interactions.history")
+        await self.plan.call("interactions.history")
         return await self.inner.history(user_id, since=since)
 
     async def ratings(self, user_id: str) -> Sequence[Interaction]:  # noqa: D102
-        self.plan.check("interactions.ratings")
+        await self.plan.call("interactions.ratings")
         return await self.inner.ratings(user_id)
 
     async def watchlist(self, user_id: str) -> Sequence[Interaction]:  # noqa: D102
-        self.plan.check("interactions.watchlist")
+        await self.plan.call("interactions.watchlist")
         return await self.inner.watchlist(user_id)
 
     async def playback(self, user_id: str) -> Sequence[PlaybackProgress]:  # noqa: D102
-        self.plan.check("interactions.playback")
+        await self.plan.call("interactions.playback")
         return await self.inner.playback(user_id)
 
 
@@ -199,13 +226,13 @@ class FlakyRecommender(Recommender):
         self.plan = plan
 
     async def upsert_items(self, titles: Sequence[Title]) -> WriteResult[ItemRef]:  # noqa: D102
-        self.plan.check("recommender.upsert_items")
+        await self.plan.call("recommender.upsert_items")
         return await self.inner.upsert_items(titles)
 
     async def add_interactions(  # noqa: D102
         self, interactions: Sequence[Interaction]
     ) -> WriteResult[Interaction]:
-        self.plan.check("recommender.add_interactions")
+        await self.plan.call("recommender.add_interactions")
         return await self.inner.add_interactions(interactions)
 
     async def recommend(  # noqa: D102
@@ -216,7 +243,7 @@ class FlakyRecommender(Recommender):
         count: int,
         exclude: Collection[ItemRef] = (),
     ) -> Sequence[ItemRef]:
-        self.plan.check("recommender.recommend")
+        await self.plan.call("recommender.recommend")
         return await self.inner.recommend(
             user_id, media_type=media_type, count=count, exclude=exclude
         )
@@ -230,7 +257,7 @@ class FlakyRecommender(Recommender):
         target_user: str | None = None,
         exclude: Collection[ItemRef] = (),
     ) -> Sequence[ItemRef]:
-        self.plan.check("recommender.similar")
+        await self.plan.call("recommender.similar")
         return await self.inner.similar(
             ref, count=count, media_type=media_type, target_user=target_user, exclude=exclude
         )
@@ -248,7 +275,7 @@ class FlakyEmbedder(Embedder):
         return self.inner.dimension
 
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # noqa: D102
-        self.plan.check("embedder.embed")
+        await self.plan.call("embedder.embed")
         return await self.inner.embed(texts)
 
 
@@ -260,7 +287,7 @@ class FlakyListSink(ListSink):
         self.plan = plan
 
     async def account(self, user_id: str) -> ListAccount:  # noqa: D102
-        self.plan.check("sink.account")
+        await self.plan.call("sink.account")
         return await self.inner.account(user_id)
 
     async def ensure_list(  # noqa: D102
@@ -271,15 +298,15 @@ class FlakyListSink(ListSink):
         description: str = "",
         account: ListAccount | None = None,
     ) -> ListHandle:
-        self.plan.check("sink.ensure_list")
+        await self.plan.call("sink.ensure_list")
         return await self.inner.ensure_list(user_id, name, description=description, account=account)
 
     async def snapshot(self, user_id: str, list_id: int) -> ListSnapshot:  # noqa: D102
-        self.plan.check("sink.snapshot")
+        await self.plan.call("sink.snapshot")
         return await self.inner.snapshot(user_id, list_id)
 
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:  # noqa: D102
-        self.plan.check("sink.items")
+        await self.plan.call("sink.items")
         return await self.inner.items(user_id, list_id)
 
     async def apply(  # noqa: D102
@@ -290,11 +317,11 @@ class FlakyListSink(ListSink):
         *,
         current: ListSnapshot | None = None,
     ) -> ListHandle:
-        self.plan.check("sink.apply")
+        await self.plan.call("sink.apply")
         return await self.inner.apply(user_id, list_id, diff, current=current)
 
     async def limits(self, user_id: str) -> AccountLimits:  # noqa: D102
-        self.plan.check("sink.limits")
+        await self.plan.call("sink.limits")
         return await self.inner.limits(user_id)
 
 
@@ -310,68 +337,68 @@ class FlakyStateStore(StateStore):
         self.plan = plan
 
     async def ping(self) -> None:  # noqa: D102
-        self.plan.check("store.ping")
+        await self.plan.call("store.ping")
         if isinstance(self.inner, SupportsPing):
             await self.inner.ping()
 
     async def aclose(self) -> None:  # noqa: D102
-        self.plan.check("store.aclose")
+        await self.plan.call("store.aclose")
         if isinstance(self.inner, SupportsAclose):
             await self.inner.aclose()
 
     # -- users
 
     async def get_user(self, user_id: str) -> UserState | None:  # noqa: D102
-        self.plan.check("store.get_user")
+        await self.plan.call("store.get_user")
         return await self.inner.get_user(user_id)
 
     async def put_user(self, state: UserState) -> None:  # noqa: D102
-        self.plan.check("store.put_user")
+        await self.plan.call("store.put_user")
         await self.inner.put_user(state)
 
     async def user_ids(self) -> Sequence[str]:  # noqa: D102
-        self.plan.check("store.user_ids")
+        await self.plan.call("store.user_ids")
         return await self.inner.user_ids()
 
     async def due_users(self, now: datetime) -> Sequence[str]:  # noqa: D102
-        self.plan.check("store.due_users")
+        await self.plan.call("store.due_users")
         return await self.inner.due_users(now)
 
     async def delete_user(self, user_id: str) -> bool:  # noqa: D102
-        self.plan.check("store.delete_user")
+        await self.plan.call("store.delete_user")
         return await self.inner.delete_user(user_id)
 
     # -- history
 
     async def get_history(self, user_id: str) -> UserHistory | None:  # noqa: D102
-        self.plan.check("store.get_history")
+        await self.plan.call("store.get_history")
         return await self.inner.get_history(user_id)
 
     async def save_user(  # noqa: D102
         self, state: UserState, *, history: UserHistory | None = None
     ) -> None:
-        self.plan.check("store.save_user")
+        await self.plan.call("store.save_user")
         await self.inner.save_user(state, history=history)
 
     async def iter_interactions(  # noqa: D102
         self, *, batch_size: int = 1000
     ) -> AsyncIterator[Sequence[Interaction]]:
-        self.plan.check("store.iter_interactions")
+        await self.plan.call("store.iter_interactions")
         async for batch in self.inner.iter_interactions(batch_size=batch_size):
             yield batch
 
     # -- credentials
 
     async def get_token(self, user_id: str, service: str) -> OAuthToken | None:  # noqa: D102
-        self.plan.check("store.get_token")
+        await self.plan.call("store.get_token")
         return await self.inner.get_token(user_id, service)
 
     async def put_token(self, user_id: str, service: str, token: OAuthToken) -> None:  # noqa: D102
-        self.plan.check("store.put_token")
+        await self.plan.call("store.put_token")
         await self.inner.put_token(user_id, service, token)
 
     async def delete_token(self, user_id: str, service: str) -> None:  # noqa: D102
-        self.plan.check("store.delete_token")
+        await self.plan.call("store.delete_token")
         await self.inner.delete_token(user_id, service)
 
     # -- feed log
@@ -379,58 +406,58 @@ class FlakyStateStore(StateStore):
     async def record_feed_requests(  # noqa: D102
         self, requests: Sequence[tuple[str, datetime]]
     ) -> None:
-        self.plan.check("store.record_feed_requests")
+        await self.plan.call("store.record_feed_requests")
         await self.inner.record_feed_requests(requests)
 
     async def feed_requests_since(self, user_id: str, since: datetime) -> int:  # noqa: D102
-        self.plan.check("store.feed_requests_since")
+        await self.plan.call("store.feed_requests_since")
         return await self.inner.feed_requests_since(user_id, since)
 
     # -- leases and cursors
 
     async def acquire_lease(self, key: str, owner: str, ttl: timedelta) -> bool:  # noqa: D102
-        self.plan.check("store.acquire_lease")
+        await self.plan.call("store.acquire_lease")
         return await self.inner.acquire_lease(key, owner, ttl)
 
     async def release_lease(self, key: str, owner: str) -> None:  # noqa: D102
-        self.plan.check("store.release_lease")
+        await self.plan.call("store.release_lease")
         await self.inner.release_lease(key, owner)
 
     async def get_cursor(self, name: str) -> str | None:  # noqa: D102
-        self.plan.check("store.get_cursor")
+        await self.plan.call("store.get_cursor")
         return await self.inner.get_cursor(name)
 
     async def set_cursor(self, name: str, value: str) -> None:  # noqa: D102
-        self.plan.check("store.set_cursor")
+        await self.plan.call("store.set_cursor")
         await self.inner.set_cursor(name, value)
 
     # -- catalog
 
     async def get_titles(self, refs: Collection[ItemRef]) -> Sequence[CatalogRecord]:  # noqa: D102
-        self.plan.check("store.get_titles")
+        await self.plan.call("store.get_titles")
         return await self.inner.get_titles(refs)
 
     async def put_titles(self, records: Sequence[CatalogRecord]) -> None:  # noqa: D102
-        self.plan.check("store.put_titles")
+        await self.plan.call("store.put_titles")
         await self.inner.put_titles(records)
 
     async def delete_titles(self, refs: Collection[ItemRef]) -> None:  # noqa: D102
-        self.plan.check("store.delete_titles")
+        await self.plan.call("store.delete_titles")
         await self.inner.delete_titles(refs)
 
     async def iter_titles(  # noqa: D102
         self, *, batch_size: int = 500
     ) -> AsyncIterator[Sequence[CatalogRecord]]:
-        self.plan.check("store.iter_titles")
+        await self.plan.call("store.iter_titles")
         async for batch in self.inner.iter_titles(batch_size=batch_size):
             yield batch
 
     async def mark_synced(self, confirmed: Mapping[ItemRef, str]) -> None:  # noqa: D102
-        self.plan.check("store.mark_synced")
+        await self.plan.call("store.mark_synced")
         await self.inner.mark_synced(confirmed)
 
     async def titles_missing_from_catalog(self, *, limit: int) -> Sequence[ItemRef]:  # noqa: D102
-        self.plan.check("store.titles_missing_from_catalog")
+        await self.plan.call("store.titles_missing_from_catalog")
         return await self.inner.titles_missing_from_catalog(limit=limit)
 
     # -- embeddings
@@ -438,12 +465,12 @@ class FlakyStateStore(StateStore):
     async def put_embeddings(  # noqa: D102
         self, rows: Sequence[tuple[ItemRef, str, Vector]]
     ) -> None:
-        self.plan.check("store.put_embeddings")
+        await self.plan.call("store.put_embeddings")
         await self.inner.put_embeddings(rows)
 
     async def iter_embeddings(  # noqa: D102
         self, *, batch_size: int = 1000
     ) -> AsyncIterator[Sequence[tuple[ItemRef, Vector]]]:
-        self.plan.check("store.iter_embeddings")
+        await self.plan.call("store.iter_embeddings")
         async for batch in self.inner.iter_embeddings(batch_size=batch_size):
             yield batch

@@ -15,15 +15,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Final, NamedTuple
 
+from reclio.adapters._rows import KIND_RATING, KIND_VIEW
 from reclio.domain import ItemRef
 from reclio.errors import DecodeError
 
-__all__ = ["KIND_BOOKMARK", "KIND_RATING", "KIND_VIEW", "MIGRATIONS", "SCHEMA_VERSION", "Migration"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "Migration"]
 
-KIND_VIEW: Final = 0
-KIND_RATING: Final = 1
-KIND_BOOKMARK: Final = 2
-"""``history.kind``: numbered in the order `UserHistory.interactions` lists them."""
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 

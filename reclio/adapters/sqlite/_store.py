@@ -9,31 +9,31 @@ import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-import cattrs
-
 from reclio._clock import Clock, require_aware, utc_now
 from reclio._serde import make_state_converter
 from reclio.adapters._args import check_batch_size, check_limit
-from reclio.adapters.sqlite._schema import (
-    KIND_BOOKMARK,
-    KIND_RATING,
-    KIND_VIEW,
-    MIGRATIONS,
-    SCHEMA_VERSION,
+from reclio.adapters._rows import (
+    decode_document,
+    float32_bytes,
+    float32_vector,
+    history_from_rows,
+    history_rows,
+    interaction_from_row,
+    json_text,
 )
+from reclio.adapters._rows import decoding as _shared_decoding
+from reclio.adapters.sqlite._schema import MIGRATIONS, SCHEMA_VERSION
 from reclio.domain import (
     CatalogRecord,
     Interaction,
-    InteractionKind,
     ItemRef,
     MediaType,
     OAuthToken,
-    Rating,
     Title,
     UserHistory,
     UserState,
@@ -48,11 +48,6 @@ _Work = Callable[[sqlite3.Connection], _T]
 _SERVICE: Final = "sqlite"
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
-_KINDS: Final = {
-    KIND_VIEW: InteractionKind.VIEW,
-    KIND_RATING: InteractionKind.RATING,
-    KIND_BOOKMARK: InteractionKind.BOOKMARK,
-}
 
 # Every table that holds something of one user, for delete_user.
 _FORGET_USER: Final = (
@@ -84,41 +79,11 @@ def _span(micros: int) -> timedelta:
     return timedelta(microseconds=micros)
 
 
-def _float32_blob(vector: Vector) -> bytes:
-    import numpy as np  # noqa: PLC0415 - NumPy only for stores that hold vectors
-
-    row = np.asarray(vector, dtype="<f4")
-    if row.ndim != 1:
-        msg = f"a stored vector is one-dimensional, got shape {row.shape}"
-        raise ValueError(msg)
-    return row.tobytes()
-
-
-def _float32_vector(blob: bytes) -> Vector:
-    import numpy as np  # noqa: PLC0415 - NumPy only for stores that hold vectors
-
-    # astype copies: the caller gets a writable, native-endian array of its own.
-    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
-
-
 _RefKey = tuple[str, int]
 """(media type, tmdb id): a title's primary key, for keyset paging."""
 _FIRST_REF: Final[_RefKey] = ("", 0)
 _HistoryKey = tuple[str, int, str, int]
 """(user id, kind, media type, tmdb id): the history's primary key, for keyset paging."""
-_HistoryRows = dict[tuple[int, str, int], tuple[int, float | None]]
-
-
-def _history_rows(history: UserHistory) -> _HistoryRows:
-    """The stored rows of a history: (kind, media, tmdb id) -> (at, value)."""
-    rows: _HistoryRows = {}
-    for ref, at in history.views.items():
-        rows[KIND_VIEW, ref.media_type.value, ref.tmdb_id] = (_micros(at), None)
-    for ref, rating in history.ratings.items():
-        rows[KIND_RATING, ref.media_type.value, ref.tmdb_id] = (_micros(rating.at), rating.value)
-    for ref, at in history.bookmarks.items():
-        rows[KIND_BOOKMARK, ref.media_type.value, ref.tmdb_id] = (_micros(at), None)
-    return rows
 
 
 class _Lane:
@@ -404,7 +369,7 @@ class SqliteStateStore(StateStore):
             conn.execute(_UPSERT_USER, row)
             if history is None:
                 return
-            wanted = _history_rows(history)
+            wanted = history_rows(history, _micros)
             stored = {
                 (kind, media, tmdb_id): (at, value)
                 for kind, media, tmdb_id, at, value in conn.execute(
@@ -644,7 +609,7 @@ class SqliteStateStore(StateStore):
                     (
                         record.title.ref.media_type.value,
                         record.title.ref.tmdb_id,
-                        _json(self._unstructure_title(record.title)),
+                        json_text(self._unstructure_title(record.title)),
                         record.content_hash,
                         record.synced_hash,
                         record.embedded_hash,
@@ -734,7 +699,7 @@ class SqliteStateStore(StateStore):
             ValueError: a vector is not one-dimensional (nothing is stored).
         """
         vectors = [
-            (ref.media_type.value, ref.tmdb_id, text_hash, _float32_blob(vector))
+            (ref.media_type.value, ref.tmdb_id, text_hash, float32_bytes(vector))
             for ref, text_hash, vector in rows
         ]
         if not vectors:
@@ -771,7 +736,7 @@ class SqliteStateStore(StateStore):
             ).fetchall()
             with _decoding("iter_embeddings", "vector"):
                 batch = [
-                    (ItemRef(MediaType(media), tmdb_id), _float32_vector(blob))
+                    (ItemRef(MediaType(media), tmdb_id), float32_vector(blob))
                     for media, tmdb_id, blob in rows
                 ]
             return batch, (rows[-1][0], rows[-1][1]) if rows else None
@@ -910,55 +875,25 @@ class SqliteStateStore(StateStore):
         _in_transaction(conn, migrate)
 
     def _user_row(self, state: UserState) -> tuple[str, str, int | None]:
-        doc = _json(self._unstructure_user(state))
+        doc = json_text(self._unstructure_user(state))
         due = None if state.next_sync_at is None else _micros(state.next_sync_at)
         return (state.user_id, doc, due)
 
     def _decode(
         self, doc: str, hook: Callable[[Any, Any], _T], type_: type[_T], operation: str
     ) -> _T:
-        try:
-            data = json.loads(doc)
-            if not isinstance(data, dict):
-                msg = f"expected a JSON object, got {type(data).__name__}"
-                raise TypeError(msg)  # noqa: TRY301 - one handler turns every shape error into DecodeError
-            return hook(data, type_)
-        except (ValueError, TypeError, KeyError, RecursionError, cattrs.BaseValidationError) as exc:
-            errors = (
-                cattrs.transform_error(exc)
-                if isinstance(exc, cattrs.BaseValidationError)
-                else [str(exc)]
-            )
-            msg = f"a stored {type_.__name__} does not decode"
-            raise DecodeError(msg, service=_SERVICE, operation=operation, errors=errors) from exc
+        return decode_document(doc, hook, type_, service=_SERVICE, operation=operation)
 
     def _record(self, row: Sequence[Any], operation: str) -> CatalogRecord:
         title = self._decode(row[0], self._structure_title, Title, operation)
         return CatalogRecord(title, row[1], row[2], row[3])
 
     def _history(self, rows: Sequence[Sequence[Any]], operation: str) -> UserHistory:
-        views: dict[ItemRef, datetime] = {}
-        ratings: dict[ItemRef, Rating] = {}
-        bookmarks: dict[ItemRef, datetime] = {}
-        with _decoding(operation, "history row"):
-            for kind, media, tmdb_id, at, value in rows:
-                if kind is None:  # the LEFT JOIN's row for a saved, empty history
-                    continue
-                ref = ItemRef(MediaType(media), tmdb_id)
-                if kind == KIND_VIEW:
-                    views[ref] = _instant(at)
-                elif kind == KIND_RATING:
-                    ratings[ref] = Rating(value, _instant(at))
-                else:
-                    bookmarks[ref] = _instant(at)
-        return UserHistory(views, ratings, bookmarks)
+        return history_from_rows(rows, _instant, service=_SERVICE, operation=operation)
 
     @staticmethod
     def _interaction(row: Sequence[Any]) -> Interaction:
-        user_id, kind, media, tmdb_id, at, value = row
-        return Interaction(
-            user_id, ItemRef(MediaType(media), tmdb_id), _KINDS[kind], _instant(at), value
-        )
+        return interaction_from_row(row[0], row[1:], _instant)
 
 
 def _in_transaction(conn: sqlite3.Connection, work: _Work[_T]) -> _T:
@@ -980,15 +915,6 @@ def _user_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
-def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-@contextmanager
-def _decoding(operation: str, what: str) -> Iterator[None]:
+def _decoding(operation: str, what: str) -> AbstractContextManager[None]:
     """Rows that no longer make domain values (bad ids, instants, values) are a DecodeError."""
-    try:
-        yield
-    except (ValueError, TypeError, KeyError, OverflowError) as exc:
-        msg = f"a stored {what} does not decode"
-        raise DecodeError(msg, service=_SERVICE, operation=operation, errors=[str(exc)]) from exc
+    return _shared_decoding(_SERVICE, operation, what)
