@@ -61,6 +61,7 @@ from reclio.sync import rebuild_index as _rebuild_index
 
 if TYPE_CHECKING:
     from reclio.adapters.memory import InMemoryCatalogSource, InMemoryInteractionSource
+    from reclio.adapters.trakt import TraktSession
 
 __all__ = ["EmbeddedWorld", "Jobs", "Runtime", "build", "load_into"]
 
@@ -122,6 +123,7 @@ class Runtime:
         sink: The list sink (where the managed lists are).
         feed_requests: Counts ``/feeds`` requests in memory; flushed on a timer.
         feed_builder: Builds a user's feeds from the store (counting known users' requests).
+        trakt: The process's Trakt session (OAuth, limits), when Trakt is configured.
         health: Pings every adapter that can (state store, recommender, ...); ``/healthz``
             reads ``health.last``. Probes on a schedule when built with ``health_interval``.
         clock: The services' clock.
@@ -134,6 +136,7 @@ class Runtime:
     feed_builder: FeedBuilder
     health: HealthMonitor
     clock: Clock
+    trakt: TraktSession | None
     _jobs: Jobs | None
     _owned: list[object]
     _flush_interval: float
@@ -212,11 +215,15 @@ def _state_store(config: ReclioConfig, clock: Clock, *, read_only: bool) -> Stat
     from reclio.adapters.sqlite import SqliteStateStore  # noqa: PLC0415 - chosen by config
 
     if config.state.url is not None:
-        msg = (
-            "RECLIO_STATE_URL is set, but the PostgreSQL store is not part of this version:"
-            " unset it to use the SQLite file RECLIO_STATE_PATH"
+        from reclio.adapters.postgres import (  # noqa: PLC0415 - the extra reclio[postgres]
+            PostgresConfig,
+            PostgresStateStore,
         )
-        raise ConfigurationError(msg)
+
+        # The database's clock, not the services': a fixed demo clock would mean leases
+        # never expire.
+        _log.info("state: PostgreSQL (RECLIO_STATE_URL)")
+        return PostgresStateStore(PostgresConfig(config.state.url))
     path = config.state.path
     if read_only:
         if str(path) != ":memory:" and not Path(path).is_file():
@@ -226,15 +233,6 @@ def _state_store(config: ReclioConfig, clock: Clock, *, read_only: bool) -> Stat
     if str(path) != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)  # a fresh machine has no folder
     return SqliteStateStore(path, clock=clock)
-
-
-def _not_yet(service: str, *variables: str) -> ConfigurationError:
-    names = " and ".join(variables)
-    verb = "are" if len(variables) > 1 else "is"
-    return ConfigurationError(
-        f"{names} {verb} set, but the {service} adapter is not part of this version:"
-        f" unset {names} to use the embedded default"
-    )
 
 
 def build(
@@ -306,7 +304,7 @@ def build(
         layout=layout,
         today=today or (lambda: tick().date()),
     )
-    wired = _Wiring(config, tick, owned, world_users)
+    wired = _Wiring(config, tick, owned, world_users, store)
     sink = sink or wired.sink(read_only=not jobs)
     built: Jobs | None = None
     if jobs:
@@ -337,6 +335,7 @@ def build(
         feed_builder=feed_builder,
         health=health,
         clock=tick,
+        trakt=wired.trakt() if config.trakt is not None else None,
         jobs=built,
         owned=owned,
         flush_interval=flush_interval,
@@ -353,7 +352,32 @@ class _Wiring:
     clock: Clock
     owned: list[object]
     world_users: int
+    store: StateStore
     restore: Callable[[StateStore], Awaitable[int]] | None = None
+    _trakt: TraktSession | None = None
+
+    def trakt(self) -> TraktSession:
+        """One Trakt session per process: its limiter, write pacer and tokens are shared."""
+        if self._trakt is None:
+            from reclio.adapters.trakt import (  # noqa: PLC0415 - only when configured
+                TraktSession,
+                TraktWritePacer,
+                trakt_limiter,
+            )
+
+            trakt = self.config.trakt
+            assert trakt is not None  # noqa: S101 - callers check
+            self._trakt = TraktSession(
+                trakt,
+                store=self.store,
+                policy=self.config.http,
+                limiter=trakt_limiter(trakt, self.config.http),
+                pacer=TraktWritePacer(trakt.writes_per_second),
+                clock=self.clock,
+            )
+            self.owned.append(self._trakt)
+            _log.info("Trakt: the app's API at %s", trakt.base_url)
+        return self._trakt
 
     def jobs(
         self,
@@ -424,7 +448,9 @@ class _Wiring:
             self.owned.append(catalog)
             _log.info("catalog: TMDB at %s", config.tmdb.base_url)
         if interactions is None and config.trakt is not None:
-            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID", "RECLIO_TRAKT_CLIENT_SECRET")
+            from reclio.adapters.trakt import TraktInteractionSource  # noqa: PLC0415
+
+            interactions = TraktInteractionSource(self.trakt())
         world: EmbeddedWorld | None = None
         if want_catalog or want_users:
             from reclio.adapters.memory import (  # noqa: PLC0415 - pulls numpy; the default only
@@ -451,7 +477,10 @@ class _Wiring:
 
     def sink(self, *, read_only: bool) -> ListSink:
         if self.config.trakt is not None:
-            raise _not_yet("Trakt", "RECLIO_TRAKT_CLIENT_ID", "RECLIO_TRAKT_CLIENT_SECRET")
+            from reclio.adapters.trakt import TraktListSink  # noqa: PLC0415
+
+            _log.info("lists: the users' Trakt accounts")
+            return TraktListSink(self.trakt())
         from reclio.adapters.sqlite import SqliteListSink  # noqa: PLC0415
 
         sink = SqliteListSink(self.config.state.path, read_only=read_only)

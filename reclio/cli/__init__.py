@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from reclio._version import __version__
-from reclio.cli import catalog, demo, diagnose, evaluate, feeds, lists, sync
+from reclio.cli import catalog, demo, diagnose, evaluate, feeds, lists, sync, users, workers
 from reclio.cli._output import warn
 from reclio.errors import ConfigurationError, LeaseHeld, ReclioError, SyncError
 
@@ -33,7 +33,7 @@ EXIT_INTERRUPTED = 130
 
 Handler = Callable[[argparse.Namespace], int]
 
-_GROUPS = (demo, feeds, lists, sync, catalog, diagnose, evaluate)
+_GROUPS = (demo, feeds, lists, users, sync, catalog, diagnose, workers, evaluate)
 
 _STATE_HELP = (
     "State lives in the SQLite file RECLIO_STATE_PATH (default"

@@ -30,6 +30,15 @@ def register(commands: Commands[argparse.ArgumentParser], common: argparse.Argum
     )
     recombee.set_defaults(handler=_recombee)
 
+    trakt = which.add_parser(
+        "trakt",
+        parents=[common],
+        help="does Trakt accept the app, and which users must reconnect (exit 0 only for ok)",
+    )
+    add_state(trakt)
+    trakt.add_argument("--json", action="store_true", help="print one JSON object")
+    trakt.set_defaults(handler=_trakt)
+
 
 def _recombee(args: argparse.Namespace) -> int:
     from reclio.diagnostics import run_diagnose  # noqa: PLC0415 - loads the SDK check on use
@@ -41,6 +50,26 @@ def _recombee(args: argparse.Namespace) -> int:
             return await run_diagnose(
                 config.recombee, runtime.store, as_json=args.json, repair=args.repair
             )
+
+    text, code = asyncio.run(run())
+    say(text)
+    return code
+
+
+def _trakt(args: argparse.Namespace) -> int:
+    from reclio.adapters.trakt import TraktInteractionSource, trakt_diagnose  # noqa: PLC0415
+    from reclio.errors import ConfigurationError  # noqa: PLC0415
+
+    config = config_of(args)
+    if config.trakt is None:
+        msg = "diagnose trakt needs RECLIO_TRAKT_CLIENT_ID and RECLIO_TRAKT_CLIENT_SECRET"
+        raise ConfigurationError(msg)
+
+    async def run() -> tuple[str, int]:
+        async with build(config, jobs=False, count_feed_requests=False) as runtime:
+            assert runtime.trakt is not None  # noqa: S101 - configured above
+            source = TraktInteractionSource(runtime.trakt)
+            return await trakt_diagnose(source, runtime.store, as_json=args.json)
 
     text, code = asyncio.run(run())
     say(text)
