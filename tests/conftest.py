@@ -60,6 +60,9 @@ def docs_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     return out
+
+
+@pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[TemporaryCluster]:
     """A throwaway PostgreSQL cluster for the whole session (skips where none can start)."""
     why = postgres_unavailable()
