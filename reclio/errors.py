@@ -9,10 +9,10 @@ The tree::
     │   │   ├── SourceTimeout           the call ran past its deadline
     │   │   └── RateLimited             429 (.retry_after: seconds, if the service said)
     │   ├── AuthenticationError         401/403, expired or revoked token: not retryable
-    │   │   ├── ReconnectNeeded         one user's authorization is gone: they must connect again
-    │   │   └── AppRejected             the service refuses the app itself (its key or client id)
+    │   │   ├── ReconnectNeeded         a user's authorization is gone: connect again
+    │   │   └── AppRejected             the service refuses the app itself (its key)
     │   ├── AccountLimitExceeded        the account may not hold more (Trakt 420)
-    │   │   └── UpgradeRequired         the feature needs a paid account (Trakt 426 "VIP only")
+    │   │   └── UpgradeRequired         needs a paid account (Trakt 426 "VIP only")
     │   └── DecodeError                 a payload did not match its schema (.errors)
     ├── LeaseHeld                       another worker holds the user's lease
     └── SyncError                       a sync pipeline could not complete (.report)

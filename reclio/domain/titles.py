@@ -114,7 +114,8 @@ def title_text(title: Title) -> str:
 
     The template, with every part whose data is missing left out::
 
-        {title} ({year}). {genre}, {genre}. Directed by {director}. Starring {cast}, ... {overview}
+        {title} ({year}). {genre}, {genre}. Directed by {director}.
+        Starring {cast}, ... {overview}
 
     Shows say "Created by" instead of "Directed by" (their ``director`` is the creator).
     The most telling parts come first, so a model that truncates long texts (MiniLM reads
