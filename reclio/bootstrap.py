@@ -36,7 +36,7 @@ from reclio.embedded.world import (
     generate_activity,
     generate_catalog,
 )
-from reclio.errors import ConfigurationError
+from reclio.errors import ConfigurationError, SourceError
 from reclio.feeds import DEFAULT_LAYOUT, FeedBuilder, FeedRequestCounter, FeedSpec
 from reclio.ports import (
     CandidateList,
@@ -295,7 +295,17 @@ def build(
     if read_only:
         jobs, count_feed_requests = False, False
     if store is None:
-        store = _state_store(config, tick, read_only=read_only)
+        try:
+            store = _state_store(config, tick, read_only=read_only)
+        except SourceError as exc:
+            if jobs or read_only:
+                raise
+            # A process that serves feeds keeps answering (non-personal rows, /healthz
+            # degraded) rather than dying on a damaged state file.
+            from reclio.adapters._unavailable import unavailable_store  # noqa: PLC0415
+
+            _log.error("the state store could not open, serving without it: %s", exc)
+            store = unavailable_store(str(exc))
         owned.append(store)
     counter = FeedRequestCounter(store, clock=tick)
     feed_builder = FeedBuilder(

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final, NoReturn, TypeVar
 
 from reclio._clock import Clock, require_aware, utc_now
 from reclio._serde import make_state_converter
@@ -43,6 +44,8 @@ from reclio.errors import ConfigurationError, DecodeError, SourceError, SourceUn
 from reclio.ports import StateStore
 
 _T = TypeVar("_T")
+
+_log = logging.getLogger("reclio.sqlite")
 _K = TypeVar("_K")
 _Work = Callable[[sqlite3.Connection], _T]
 _SERVICE: Final = "sqlite"
@@ -210,8 +213,11 @@ class SqliteStateStore(StateStore):
                 if read_only and not memory:
                     self._check_readable(writer)
                 else:
+                    fresh = not memory and _empty(self._path)
                     self._configure(writer, memory=memory)
                     self._migrate(writer)
+                    if not memory:
+                        _mark(self._path, fresh=fresh)
                 if memory:
                     # One private connection that no other can lock: nothing ever waits, so
                     # nothing needs a thread (a hop costs more than most statements here).
@@ -829,6 +835,25 @@ class SqliteStateStore(StateStore):
             # last transactions, which the next sync redoes.
             conn.execute("PRAGMA synchronous = NORMAL")
 
+    def _refuse_newer_or_damaged(self, conn: sqlite3.Connection, version: int) -> NoReturn:
+        """A schema version past this reclio's: a newer reclio wrote it, or the file is damaged.
+
+        A damaged header can read as any number, so the file is checked before the message
+        blames the version.
+        """
+        try:
+            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+        except sqlite3.DatabaseError as exc:
+            verdict = str(exc)
+        if verdict != "ok" or version > _PLAUSIBLE_VERSION:
+            msg = f"{self._path} is damaged ({verdict}): restore it from a backup"
+            raise DecodeError(msg, service=_SERVICE, operation="open")
+        msg = (
+            f"{self._path} has schema version {version}; this reclio understands up to"
+            f" {SCHEMA_VERSION}. Upgrade reclio or point it at another database."
+        )
+        raise ConfigurationError(msg)
+
     def _check_readable(self, conn: sqlite3.Connection) -> None:
         """A read-only open: the file must be a reclio state at this reclio's schema."""
         version = _user_version(conn)
@@ -840,11 +865,7 @@ class SqliteStateStore(StateStore):
             )
             raise ConfigurationError(msg)
         if version > SCHEMA_VERSION:
-            msg = (
-                f"{self._path} has schema version {version}; this reclio understands up to"
-                f" {SCHEMA_VERSION}. Upgrade reclio or point it at another database."
-            )
-            raise ConfigurationError(msg)
+            self._refuse_newer_or_damaged(conn, version)
         if version < SCHEMA_VERSION:
             msg = (
                 f"{self._path} was written by an older reclio (schema {version}): run"
@@ -856,11 +877,7 @@ class SqliteStateStore(StateStore):
         def migrate(conn: sqlite3.Connection) -> None:
             version = _user_version(conn)
             if version > SCHEMA_VERSION:
-                msg = (
-                    f"{self._path} has schema version {version}; this reclio understands up to"
-                    f" {SCHEMA_VERSION}. Upgrade reclio or point it at another database."
-                )
-                raise ConfigurationError(msg)
+                self._refuse_newer_or_damaged(conn, version)
             for number, migration in enumerate(MIGRATIONS, start=1):
                 if number <= version:
                     continue
@@ -909,6 +926,35 @@ def _in_transaction(conn: sqlite3.Connection, work: _Work[_T]) -> _T:
             conn.rollback()
         raise
     return result
+
+
+def _empty(path: str) -> bool:
+    """No state in the file yet: it is missing, or 0 bytes (a new file, or a truncated one)."""
+    target = Path(path)
+    return not target.exists() or target.stat().st_size == 0
+
+
+def _mark(path: str, *, fresh: bool) -> None:
+    """Keep a marker beside a state file, so an emptied one is told from a new one.
+
+    A state file found empty while its marker exists held reclio's state before (it was
+    truncated or replaced): that is one loud WARNING, since every user would silently go
+    non-personal; the store then starts afresh.
+    """
+    marker = Path(path + ".reclio")
+    if fresh and marker.exists():
+        _log.warning(
+            "%s is empty, but reclio state was kept there before (%s exists): restore it"
+            " from a backup, or delete the marker to start afresh",
+            path,
+            marker,
+        )
+    with suppress(OSError):  # a read-only folder: no marker, nothing else changes
+        marker.touch(exist_ok=True)
+
+
+_PLAUSIBLE_VERSION = 1000
+"""A schema version above this is a damaged header, not a newer reclio."""
 
 
 def _user_version(conn: sqlite3.Connection) -> int:
