@@ -5,7 +5,11 @@ timestamp, ties by the larger item id) is the test item and the one before it th
 validation item; users with fewer than three are dropped. Models rank the whole catalog
 minus what they were fit on. Hyper-parameters are chosen on validation, then each model is
 refit on training + validation and scored on test: HR@10, NDCG@10, Recall@20, catalog
-coverage@10, fit time and per-user latency. See ``docs/local-recommender.md``.
+coverage@10, fit time and per-user latency, overall and split by users whose test item
+shares its timestamp (tied) or not. Every run is made twice: as the data is, and
+tie-neutral (items renumbered at random, so nothing a model sees orders equal timestamps;
+the held-out items stay the same). Equal scores rank the smaller item index first. See
+``docs/local-recommender.md``.
 
 Names are loaded on first use, so ``reclio.cli.evaluate`` (imported by the ``reclio``
 command) does not pull numpy or scipy.
@@ -20,13 +24,28 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from reclio.evaluation._datasets import RatingsDataset, load_movielens
-    from reclio.evaluation._harness import DatasetReport, ModelResult, count_steps, evaluate
-    from reclio.evaluation._metrics import RankingMetrics, hit_rank, summarize
+    from reclio.evaluation._harness import (
+        TIE_SEED,
+        DatasetReport,
+        ModelResult,
+        count_steps,
+        evaluate,
+        validate,
+    )
+    from reclio.evaluation._metrics import (
+        RankingMetrics,
+        hit_rank,
+        ndcg_gains,
+        paired_difference,
+        summarize,
+    )
     from reclio.evaluation._models import (
         BenchModel,
+        EaseBaseline,
         ImplicitModel,
         LocalModel,
         MostPopular,
+        SequenceBaseline,
         baselines_available,
         default_models,
     )
@@ -38,11 +57,18 @@ if TYPE_CHECKING:
         report_json,
         verdict,
     )
-    from reclio.evaluation._split import LeaveLastOut, leave_last_out
+    from reclio.evaluation._split import (
+        LeaveLastOut,
+        leave_last_out,
+        tie_neutral_view,
+        tied_test_users,
+    )
 
 __all__ = [
+    "TIE_SEED",
     "BenchModel",
     "DatasetReport",
+    "EaseBaseline",
     "ImplicitModel",
     "LeaveLastOut",
     "LocalModel",
@@ -50,6 +76,7 @@ __all__ = [
     "MostPopular",
     "RankingMetrics",
     "RatingsDataset",
+    "SequenceBaseline",
     "Verdict",
     "baselines_available",
     "count_steps",
@@ -58,26 +85,37 @@ __all__ = [
     "hit_rank",
     "leave_last_out",
     "load_movielens",
+    "ndcg_gains",
+    "paired_difference",
     "plot_ndcg",
     "render_markdown",
     "render_table",
     "report_json",
     "summarize",
+    "tie_neutral_view",
+    "tied_test_users",
+    "validate",
     "verdict",
 ]
 
 _HOME = {
     "RatingsDataset": "_datasets",
     "load_movielens": "_datasets",
+    "TIE_SEED": "_harness",
     "DatasetReport": "_harness",
     "ModelResult": "_harness",
     "count_steps": "_harness",
     "evaluate": "_harness",
+    "validate": "_harness",
     "RankingMetrics": "_metrics",
     "hit_rank": "_metrics",
     "summarize": "_metrics",
+    "ndcg_gains": "_metrics",
+    "paired_difference": "_metrics",
     "BenchModel": "_models",
+    "EaseBaseline": "_models",
     "ImplicitModel": "_models",
+    "SequenceBaseline": "_models",
     "LocalModel": "_models",
     "MostPopular": "_models",
     "baselines_available": "_models",
@@ -90,6 +128,8 @@ _HOME = {
     "verdict": "_report",
     "LeaveLastOut": "_split",
     "leave_last_out": "_split",
+    "tie_neutral_view": "_split",
+    "tied_test_users": "_split",
 }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import attrs
 
-__all__ = ["RankingMetrics", "hit_rank", "summarize"]
+__all__ = ["RankingMetrics", "hit_rank", "ndcg_gains", "paired_difference", "summarize"]
 
 _K = 10
 """Cut-off of HR, NDCG and coverage."""
@@ -44,6 +44,33 @@ class RankingMetrics:
     coverage10: float
 
 
+def ndcg_gains(ranked_lists: Sequence[Sequence[int]], targets: Sequence[int]) -> list[float]:
+    """Each user's NDCG@10: ``1 / log2(rank + 1)`` when the target ranks in the top 10."""
+    gains = []
+    for ranked, target in zip(ranked_lists, targets, strict=True):
+        rank = hit_rank(ranked[:_K], target)
+        gains.append(1.0 / math.log2(rank + 1) if rank is not None else 0.0)
+    return gains
+
+
+def paired_difference(first: Sequence[float], second: Sequence[float]) -> tuple[float, float]:
+    """Mean and standard error of ``first - second`` over the same users (a paired test).
+
+    Two models scored on the same held-out items share most of their noise, so the
+    standard error of their difference is far below that of either figure.
+    """
+    n = len(first)
+    if n != len(second):
+        msg = f"paired figures need the same users: {n} against {len(second)}"
+        raise ValueError(msg)
+    if n == 0:
+        return 0.0, 0.0
+    differences = [a - b for a, b in zip(first, second, strict=True)]
+    mean = sum(differences) / n
+    variance = sum((d - mean) ** 2 for d in differences) / (n - 1) if n > 1 else 0.0
+    return mean, math.sqrt(variance / n)
+
+
 def summarize(
     ranked_lists: Sequence[Sequence[int]], targets: Sequence[int], n_items: int
 ) -> RankingMetrics:
@@ -51,13 +78,12 @@ def summarize(
     n = len(targets)
     if n == 0:
         return RankingMetrics(0, 0.0, 0.0, 0.0, 0.0, 0.0)
-    gains: list[float] = []
+    gains = ndcg_gains(ranked_lists, targets)
     hits10 = hits20 = 0
     shown: set[int] = set()
     for ranked, target in zip(ranked_lists, targets, strict=True):
         shown.update(ranked[:_K])
         rank = hit_rank(ranked[:_RECALL_K], target)
-        gains.append(1.0 / math.log2(rank + 1) if rank is not None and rank <= _K else 0.0)
         hits10 += rank is not None and rank <= _K
         hits20 += rank is not None
     mean = sum(gains) / n

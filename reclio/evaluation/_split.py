@@ -7,12 +7,20 @@ from typing import TYPE_CHECKING
 import attrs
 import numpy as np
 
+from reclio.domain import ItemRef
+
 if TYPE_CHECKING:
     import numpy.typing as npt
 
     from reclio.evaluation._datasets import RatingsDataset
 
-__all__ = ["MIN_INTERACTIONS", "LeaveLastOut", "leave_last_out"]
+__all__ = [
+    "MIN_INTERACTIONS",
+    "LeaveLastOut",
+    "leave_last_out",
+    "tie_neutral_view",
+    "tied_test_users",
+]
 
 MIN_INTERACTIONS = 3
 """Users with fewer interactions are dropped: they cannot give a train, validation and test."""
@@ -73,3 +81,56 @@ def leave_last_out(data: RatingsDataset) -> LeaveLastOut:
         test=test.astype(np.int64),
         users=users_sorted[starts].astype(np.int64),
     )
+
+
+def tied_test_users(data: RatingsDataset, split: LeaveLastOut) -> npt.NDArray[np.bool_]:
+    """Per kept user (as ``split.users``): whether their test item shares its timestamp.
+
+    For these users the split rule's tie-break (the larger item id) chose the test item
+    among interactions of equal time: the users the tie artifact is about.
+    """
+    key = data.users.astype(np.int64) * (int(data.timestamps.max(initial=0)) + 1) + (
+        data.timestamps.astype(np.int64)
+    )
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return np.asarray(counts[inverse[split.test]] > 1, dtype=np.bool_)
+
+
+def tie_neutral_view(
+    data: RatingsDataset, split: LeaveLastOut, *, seed: int
+) -> tuple[RatingsDataset, LeaveLastOut]:
+    """The same ratings and split, with nothing left that orders equal timestamps.
+
+    Items are renumbered at random (a fixed ``seed``): index, id and ref of every item are
+    its new number, and rows are re-sorted by (user, new number). A model that breaks
+    timestamp ties by id or by row order now breaks them at random, while the held-out
+    items stay exactly the ones the protocol chose (by the original ids).
+
+    Returns:
+        The renumbered data set and the split as rows of it.
+    """
+    n_items = data.n_items
+    new_of_old = np.random.default_rng(seed).permutation(n_items).astype(np.int64)
+    old_of_new = np.argsort(new_of_old)
+    items = new_of_old[data.items]
+    rows = np.lexsort((items, data.users))
+    position = np.empty_like(rows)
+    position[rows] = np.arange(rows.shape[0])
+    view = type(data)(
+        name=data.name,
+        user_ids=data.user_ids,
+        item_ids=tuple(range(1, n_items + 1)),
+        refs=tuple(ItemRef.movie(number) for number in range(1, n_items + 1)),
+        titles=tuple(data.titles[int(old)] for old in old_of_new),
+        users=data.users[rows],
+        items=items[rows],
+        stars=data.stars[rows],
+        timestamps=data.timestamps[rows],
+    )
+    moved = LeaveLastOut(
+        train=np.sort(position[split.train]).astype(np.int64),
+        validation=position[split.validation].astype(np.int64),
+        test=position[split.test].astype(np.int64),
+        users=split.users,
+    )
+    return view, moved

@@ -12,6 +12,9 @@ profile times the matrix) and ``similar`` (one row of it):
   keeping the ``neighbors`` largest per item. Sparse, computed in column blocks, so memory
   stays at ``items x neighbors`` whatever the catalog size.
 
+Beside that matrix, a fitted model may hold the *order* matrix of ``_sequence.py`` ("what
+people watch next"), which ``recommend`` blends in and ``similar`` reads first.
+
 Only this package imports numpy and scipy, so ``import reclio`` stays free of them.
 """
 
@@ -26,7 +29,7 @@ from scipy.linalg import lapack
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["FittedModel", "fit_ease", "fit_itemknn", "interaction_matrix"]
+__all__ = ["FittedModel", "fit_ease", "fit_itemknn", "interaction_matrix", "top_indices", "unit"]
 
 _BLOCK = 512
 """Item columns per block when computing kNN similarities (bounds peak memory)."""
@@ -46,6 +49,31 @@ def interaction_matrix(
     return matrix
 
 
+def top_indices(scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64]:
+    """The ``k`` best indices, best first; equal scores rank the smaller index first.
+
+    Exact at the cut-off: every index scoring as high as the ``k``-th best is considered
+    before the rule picks, so the result never depends on how a partial sort splits ties.
+    """
+    n = scores.shape[0]
+    k = min(k, n)
+    if k <= 0:
+        return np.empty(0, dtype=np.int64)
+    if k < n:
+        kth = scores[np.argpartition(-scores, k - 1)[k - 1]]
+        candidates = np.flatnonzero(scores >= kth)
+    else:
+        candidates = np.arange(n, dtype=np.int64)
+    order = np.lexsort((candidates, -scores[candidates]))[:k]
+    return candidates[order].astype(np.int64)
+
+
+def unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``values`` divided by their largest magnitude (unchanged when all are zero)."""
+    scale = float(np.abs(values).max()) if values.size else 0.0
+    return values / np.float32(scale) if scale > 0 else values
+
+
 class FittedModel:
     """Item-to-item weights plus item popularity, ready to score.
 
@@ -56,6 +84,8 @@ class FittedModel:
         dense: EASE weights over ``active`` items (``len(active)`` squared), or ``None``.
         active: Item indices the dense matrix covers.
         sparse: kNN weights, ``n_items`` x ``n_items`` CSR (row: source, column: target).
+        transitions: The order matrix, ``n_items`` x ``n_items`` CSR (row: the earlier
+            title), or ``None`` when the order signal is off.
     """
 
     def __init__(
@@ -67,8 +97,10 @@ class FittedModel:
         dense: npt.NDArray[np.float32] | None = None,
         active: npt.NDArray[np.int64] | None = None,
         sparse: sp.csr_matrix | None = None,
+        transitions: sp.csr_matrix | None = None,
     ) -> None:
         self.algorithm = algorithm
+        self.transitions = transitions
         self.n_items = n_items
         self.popularity = popularity
         self.dense = dense
@@ -81,7 +113,7 @@ class FittedModel:
             self._position = position
         # Ties (and items the model knows nothing about) fall back to popularity order.
         top = float(popularity.max()) if popularity.size else 0.0
-        self._tiebreak = (popularity / (top + 1.0) * 1e-6).astype(np.float32)
+        self.tiebreak = (popularity / (top + 1.0) * 1e-6).astype(np.float32)
 
     def score(
         self,
@@ -95,14 +127,21 @@ class FittedModel:
         With ``tiebreak``, popularity (scaled far below any real score) orders the items
         the profile says nothing about.
         """
-        scores = self._tiebreak.copy() if tiebreak else np.zeros(self.n_items, dtype=np.float32)
+        scores = self.tiebreak.copy() if tiebreak else np.zeros(self.n_items, dtype=np.float32)
         if items.size == 0:
             return scores
         if self.dense is not None and self._position is not None and self.active is not None:
             pos = self._position[items]
             known = pos >= 0
             if known.any():
-                scores[self.active] += weights[known] @ self.dense[pos[known]]
+                # A 1-row sparse profile times the dense matrix adds the rows in place,
+                # without first copying them out (several times faster than w @ B[rows]).
+                profile = sp.csr_matrix(
+                    (weights[known], (np.zeros(int(known.sum()), dtype=np.int64), pos[known])),
+                    shape=(1, self.dense.shape[0]),
+                    dtype=np.float32,
+                )
+                scores[self.active] += np.asarray(profile @ self.dense).ravel()
         elif self.sparse is not None:
             scores += np.asarray(self.sparse[items].T @ weights, dtype=np.float32).ravel()
         return scores
@@ -113,14 +152,22 @@ class FittedModel:
             np.array([item], dtype=np.int64), np.ones(1, dtype=np.float32), tiebreak=False
         )
 
+    def follow(
+        self, items: npt.NDArray[np.int64], weights: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Order scores of every item after the given titles (0 everywhere without order)."""
+        if self.transitions is None or items.size == 0:
+            return np.zeros(self.n_items, dtype=np.float32)
+        return np.asarray(self.transitions[items].T @ weights, dtype=np.float32).ravel()
+
     def nbytes(self) -> int:
         """Memory held by the fitted arrays."""
         total = self.popularity.nbytes
         if self.dense is not None:
             total += self.dense.nbytes
-        if self.sparse is not None:
-            total += self.sparse.data.nbytes + self.sparse.indices.nbytes
-            total += self.sparse.indptr.nbytes
+        for matrix in (self.sparse, self.transitions):
+            if matrix is not None:
+                total += matrix.data.nbytes + matrix.indices.nbytes + matrix.indptr.nbytes
         return total
 
 

@@ -44,6 +44,7 @@ class SavedState:
     catalog_popularity: tuple[float, ...]
     interactions: tuple[Interaction, ...]
     model: FittedModel | None
+    model_settings: tuple[object, ...] | None
     fitted_on: int
 
 
@@ -55,6 +56,7 @@ def write_state(
     catalog_popularity: Sequence[float],
     interactions: Sequence[Interaction],
     model: FittedModel | None,
+    model_settings: tuple[object, ...] | None,
     fitted_on: int,
 ) -> None:
     """Write one save into the folder ``path`` (created if missing)."""
@@ -77,7 +79,11 @@ def write_state(
     }
     model_meta: dict[str, Any] | None = None
     if model is not None:
-        model_meta = {"algorithm": model.algorithm, "n_items": model.n_items}
+        model_meta = {
+            "algorithm": model.algorithm,
+            "n_items": model.n_items,
+            "settings": None if model_settings is None else list(model_settings),
+        }
         arrays["m_popularity"] = model.popularity
         if model.dense is not None and model.active is not None:
             arrays["m_dense"] = model.dense
@@ -86,6 +92,10 @@ def write_state(
             arrays["m_data"] = model.sparse.data
             arrays["m_indices"] = model.sparse.indices
             arrays["m_indptr"] = model.sparse.indptr
+        if model.transitions is not None:
+            arrays["m_t_data"] = model.transitions.data
+            arrays["m_t_indices"] = model.transitions.indices
+            arrays["m_t_indptr"] = model.transitions.indptr
     state = {
         "format": FORMAT,
         "token": token,
@@ -147,30 +157,40 @@ def _decode(state: dict[str, Any], arrays: dict[str, np.ndarray[Any, Any]]) -> S
         )
     )
     model: FittedModel | None = None
+    settings: tuple[object, ...] | None = None
     meta = state["model"]
     if meta is not None:
         n_items = int(meta["n_items"])
-        sparse = None
-        if "m_data" in arrays:
-            sparse = sp.csr_matrix(
-                (arrays["m_data"], arrays["m_indices"], arrays["m_indptr"]),
-                shape=(n_items, n_items),
-            )
         model = FittedModel(
             meta["algorithm"],
             n_items,
             arrays["m_popularity"],
             dense=arrays.get("m_dense"),
             active=arrays.get("m_active"),
-            sparse=sparse,
+            sparse=_csr(arrays, "m_", n_items),
+            transitions=_csr(arrays, "m_t_", n_items),
         )
+        # A save from before the settings were recorded matches no configuration: the
+        # first recommend refits it.
+        if meta.get("settings") is not None:
+            settings = tuple(meta["settings"])
     return SavedState(
         config=config,
         refs=refs,
         catalog_popularity=tuple(float(p) for p in state["catalog_popularity"]),
         interactions=interactions,
         model=model,
+        model_settings=settings,
         fitted_on=int(state["fitted_on"]),
+    )
+
+
+def _csr(arrays: dict[str, np.ndarray[Any, Any]], prefix: str, n: int) -> sp.csr_matrix | None:
+    if f"{prefix}data" not in arrays:
+        return None
+    return sp.csr_matrix(
+        (arrays[f"{prefix}data"], arrays[f"{prefix}indices"], arrays[f"{prefix}indptr"]),
+        shape=(n, n),
     )
 
 

@@ -1,12 +1,11 @@
-"""LocalRecommender: collaborative filtering in process, over reclio's own interactions."""
+"""LocalRecommender: collaborative filtering and order in process, over reclio's interactions."""
 
 from __future__ import annotations
 
 import asyncio
-import math
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import numpy as np
 
@@ -16,8 +15,11 @@ from reclio.adapters.local._model import (
     fit_ease,
     fit_itemknn,
     interaction_matrix,
+    top_indices,
+    unit,
 )
 from reclio.adapters.local._persist import read_state, write_state
+from reclio.adapters.local._sequence import Timeline, fit_order
 from reclio.domain import Interaction, InteractionKind, ItemRef, MediaType, Title, WriteResult
 from reclio.errors import SourceUnavailable
 from reclio.ports import CatalogStore, HistoryStore, Recommender
@@ -38,6 +40,43 @@ class DurableCopy(CatalogStore, HistoryStore, Protocol):
     """Where the engine's inputs are kept for good: the catalog and every user's history."""
 
 
+class _Profile(NamedTuple):
+    """What scoring reads of one user: weighted titles for each of the two signals."""
+
+    items: npt.NDArray[np.int64]
+    """Every title of the user (collaborative part)."""
+    weights: npt.NDArray[np.float32]
+    """Their weights: confidence x time decay x rank decay."""
+    last_items: npt.NDArray[np.int64]
+    """The newest viewed or rated titles (order part)."""
+    last_weights: npt.NDArray[np.float32]
+    """Their weights: decay by places back from the newest."""
+
+
+_EMPTY = _Profile(
+    np.empty(0, dtype=np.int64),
+    np.empty(0, dtype=np.float32),
+    np.empty(0, dtype=np.int64),
+    np.empty(0, dtype=np.float32),
+)
+
+
+class _Training(NamedTuple):
+    """The arrays a fit reads, built from the recorded interactions."""
+
+    users: npt.NDArray[np.int64]
+    """User number of each (user, title) pair, any kind."""
+    items: npt.NDArray[np.int64]
+    """Title of each pair."""
+    order_users: npt.NDArray[np.int64]
+    """User number of each viewed or rated (user, title) pair."""
+    order_items: npt.NDArray[np.int64]
+    """Title of each of those."""
+    order_times: npt.NDArray[np.float64]
+    """Newest view or rating of each of those, Unix seconds."""
+    n_items: int
+
+
 class LocalRecommender(Recommender):
     """The embedded default :class:`~reclio.ports.Recommender`: EASE or item-kNN in process.
 
@@ -52,10 +91,15 @@ class LocalRecommender(Recommender):
     by more than ``config.refit_fraction`` since the last fit. Fits run in a worker thread.
 
     A user's profile weighs each title they interacted with by its confidence (views,
-    bookmarks, ratings; see :class:`LocalRecommenderConfig`) and by recency. Users with no
-    interactions, and titles the matrix does not cover, are ranked by popularity (number
+    bookmarks, ratings; see :class:`LocalRecommenderConfig`), by the real time since it
+    relative to the user's newest interaction, and by rank. Fitting also learns an order
+    matrix ("what people watch next", only across distinct timestamps); ``recommend``
+    blends what follows the user's newest titles into the collaborative score and
+    ``similar`` ranks what is watched next after the anchor first. Users with no
+    interactions, and titles the matrices do not cover, are ranked by popularity (number
     of users, then the catalog's ``popularity``), so ``recommend`` returns ``count``
-    titles whenever the catalog holds that many the user has not seen.
+    titles whenever the catalog holds that many the user has not seen. Equal scores rank
+    the title the engine learned of first.
 
     Stability: caller-stable; implementer-internal.
 
@@ -73,9 +117,11 @@ class LocalRecommender(Recommender):
         self._interactions: dict[tuple[object, ...], Interaction] = {}
         self._by_user: dict[str, dict[tuple[object, ...], Interaction]] = {}
         self._model: FittedModel | None = None
+        self._fitted_settings: tuple[object, ...] | None = None
         self._fitted_on = 0
         self._changes = 0
-        self._profiles: dict[str, tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]] = {}
+        self._profiles: dict[str, _Profile] = {}
+        self._profiles_config = self.config
         self._lock = asyncio.Lock()
 
     # -- writes ---------------------------------------------------------------------------
@@ -145,51 +191,81 @@ class LocalRecommender(Recommender):
             await self._fit_locked()
 
     async def _fit_locked(self) -> None:
-        users, items, n_items = self._training_arrays()
+        training = self._training_arrays()
+        config = self.config
         try:
-            model = await asyncio.to_thread(self._fit_arrays, users, items, n_items)
+            model = await asyncio.to_thread(self._fit_arrays, training, config)
         except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:
             raise SourceUnavailable(
                 f"fitting the local model failed: {exc}", service=_SERVICE, operation="fit"
             ) from exc
         self._model = model
+        self._fitted_settings = config.fit_settings()
         self._fitted_on = len(self._interactions)
         self._changes = 0
 
-    def _training_arrays(
-        self,
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], int]:
+    def _training_arrays(self) -> _Training:
         # Who interacted with what, once per (user, title): any interaction says the two
         # titles go together, even a bad rating; the sign is applied at scoring time.
+        # The order signal reads when each title was last viewed or rated (a watchlist
+        # entry says nothing about what was watched after what).
         user_numbers: dict[str, int] = {}
-        pairs = {
-            (user_numbers.setdefault(i.user_id, len(user_numbers)), self._index[i.ref])
-            for i in self._interactions.values()
-        }
-        users = np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs))
-        items = np.fromiter((t for _, t in pairs), dtype=np.int64, count=len(pairs))
-        return users, items, len(self._refs)
+        pairs: set[tuple[int, int]] = set()
+        watched: dict[tuple[int, int], float] = {}
+        for interaction in self._interactions.values():
+            pair = (
+                user_numbers.setdefault(interaction.user_id, len(user_numbers)),
+                self._index[interaction.ref],
+            )
+            pairs.add(pair)
+            if interaction.kind is not InteractionKind.BOOKMARK:
+                at = interaction.at.timestamp()
+                if at > watched.get(pair, -np.inf):
+                    watched[pair] = at
+        return _Training(
+            users=np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs)),
+            items=np.fromiter((t for _, t in pairs), dtype=np.int64, count=len(pairs)),
+            order_users=np.fromiter((u for u, _ in watched), dtype=np.int64, count=len(watched)),
+            order_items=np.fromiter((t for _, t in watched), dtype=np.int64, count=len(watched)),
+            order_times=np.fromiter(watched.values(), dtype=np.float64, count=len(watched)),
+            n_items=len(self._refs),
+        )
 
-    def _fit_arrays(
-        self, users: npt.NDArray[np.int64], items: npt.NDArray[np.int64], n_items: int
-    ) -> FittedModel:
+    @staticmethod
+    def _fit_arrays(training: _Training, config: LocalRecommenderConfig) -> FittedModel:
+        users, items, n_items = training.users, training.items, training.n_items
         n_users = int(users.max()) + 1 if users.size else 0
         matrix = interaction_matrix(
             users, items, np.ones(users.shape[0], dtype=np.float32), (n_users, n_items)
         )
-        config = self.config
         algorithm = config.algorithm
         if algorithm == "auto":
             support = np.asarray(matrix.getnnz(axis=0)).ravel()
             n_active = int((support >= config.min_support).sum())
             algorithm = "ease" if n_active <= config.ease_max_items else "itemknn"
         if algorithm == "ease":
-            return fit_ease(matrix, l2=config.ease_l2, min_support=config.min_support)
-        return fit_itemknn(matrix, neighbors=config.neighbors, shrinkage=config.shrinkage)
+            model = fit_ease(matrix, l2=config.ease_l2, min_support=config.min_support)
+        else:
+            model = fit_itemknn(matrix, neighbors=config.neighbors, shrinkage=config.shrinkage)
+        if config.order_weight > 0:
+            line = Timeline(training.order_users, training.order_items, training.order_times)
+            model.transitions = fit_order(
+                line,
+                n_items,
+                window=config.order_window,
+                session_weight=config.order_session_weight,
+                max_session=config.order_max_session,
+                source_exponent=config.order_source_exponent,
+                target_exponent=config.order_target_exponent,
+                neighbors=config.order_neighbors,
+            )
+        return model
 
     async def _ensure_fresh(self) -> FittedModel:
         async with self._lock:
             stale = self._changes > self.config.refit_fraction * max(self._fitted_on, 1)
+            # A configuration whose fit settings changed needs a new fit.
+            stale = stale or self._fitted_settings != self.config.fit_settings()
             if self._model is None or stale:
                 await self._fit_locked()
             assert self._model is not None  # noqa: S101 - _fit_locked sets it or raises
@@ -225,9 +301,9 @@ class LocalRecommender(Recommender):
         if count <= 0 or not self._refs:
             return []
         model = await self._ensure_fresh()
-        items, weights = self._profile(user_id)
-        scores = self._scores(model, items, weights)
-        banned = list(items)
+        profile = self._profile(user_id)
+        scores = self._scores(model, profile)
+        banned = list(profile.items)
         return self._top(scores, count, media_type, banned, exclude)
 
     async def similar(
@@ -241,9 +317,11 @@ class LocalRecommender(Recommender):
     ) -> Sequence[ItemRef]:
         """Up to ``count`` titles like ``ref`` (item-to-item), best first, never ``ref``.
 
-        Only titles the fitted matrix links to ``ref`` are returned, so an unknown anchor or
-        one without neighbours yields an empty result. With ``target_user``, the user's
-        titles are left out and their own scores nudge the order.
+        "Watched next after ``ref``" comes first (the order signal), the collaborative
+        neighbours after (``similar_cf_weight``). Only titles one of the two links to
+        ``ref`` are returned, so an unknown anchor or one without neighbours yields an
+        empty result. With ``target_user``, the user's titles are left out and their own
+        scores nudge the order.
 
         Raises:
             SourceUnavailable: a needed refit failed.
@@ -254,19 +332,22 @@ class LocalRecommender(Recommender):
         model = await self._ensure_fresh()
         if anchor >= model.n_items:
             return []
-        raw = model.neighbours(anchor)
-        scores = np.full(len(self._refs), -np.inf, dtype=np.float64)
-        linked = np.flatnonzero(raw > 0)
-        top = float(raw[linked].max()) if linked.size else 0.0
-        if top <= 0:
+        neighbours = model.neighbours(anchor)
+        following = model.follow(np.array([anchor], dtype=np.int64), np.ones(1, np.float32))
+        linked = np.flatnonzero((neighbours > 0) | (following > 0))
+        if not linked.size:
             return []
-        scores[linked] = raw[linked] / top
+        blended = _positive_unit(following) + self.config.similar_cf_weight * _positive_unit(
+            neighbours
+        )
+        scores = np.full(len(self._refs), -np.inf, dtype=np.float64)
+        scores[linked] = blended[linked]
         banned = [anchor]
         if target_user is not None:
-            items, weights = self._profile(target_user)
-            banned.extend(items.tolist())
-            personal = self._scores(model, items, weights)[linked]
-            scale = float(np.abs(personal).max()) if items.size else 0.0
+            profile = self._profile(target_user)
+            banned.extend(profile.items.tolist())
+            personal = self._scores(model, profile)[linked]
+            scale = float(np.abs(personal).max()) if profile.items.size else 0.0
             if scale > 0:
                 scores[linked] += self.config.similar_personalization * personal / scale
         return self._top(scores, count, media_type, banned, exclude)
@@ -288,6 +369,7 @@ class LocalRecommender(Recommender):
             catalog_popularity=self._catalog_popularity,
             interactions=list(self._interactions.values()),
             model=self._model,
+            model_settings=self._fitted_settings,
             fitted_on=self._fitted_on,
         )
 
@@ -312,6 +394,8 @@ class LocalRecommender(Recommender):
             recommender._interactions[interaction.key] = interaction
             recommender._by_user.setdefault(interaction.user_id, {})[interaction.key] = interaction
         recommender._model = state.model
+        if state.model is not None:
+            recommender._fitted_settings = state.model_settings
         recommender._fitted_on = state.fitted_on
         recommender._changes = len(state.interactions) - state.fitted_on
         return recommender
@@ -329,65 +413,115 @@ class LocalRecommender(Recommender):
             self._arrays = None
         return index
 
-    def _profile(self, user_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """The user's titles and their weights, newest first (cached until they change)."""
+    def _profile(self, user_id: str) -> _Profile:
+        """The user's weighted titles (cached until they or the configuration change)."""
+        if self._profiles_config is not self.config:
+            self._profiles.clear()
+            self._profiles_config = self.config
         profile = self._profiles.get(user_id)
         if profile is None:
             profile = self._profiles[user_id] = self._build_profile(user_id)
         return profile
 
-    def _build_profile(self, user_id: str) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
-        """The user's titles and their weights: confidence times recency."""
+    def _build_profile(self, user_id: str) -> _Profile:
+        """Confidence x time decay x rank decay per title; decay by places for the order part.
+
+        Nothing here depends on how titles sharing a timestamp are listed: they get the
+        same weight in both parts.
+        """
         history = self._by_user.get(user_id)
         if not history:
-            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float32)
+            return _EMPTY
         config = self.config
-        base: dict[ItemRef, float] = {}
-        rating: dict[ItemRef, tuple[datetime, float]] = {}
-        newest: dict[ItemRef, tuple[datetime, int]] = {}
+        index = self._index
+        # Keyed by title index: an ItemRef hashes far slower than an int.
+        base: dict[int, float] = {}
+        rating: dict[int, tuple[datetime, float]] = {}
+        newest: dict[int, datetime] = {}
+        watched: dict[int, datetime] = {}
         for interaction in history.values():
-            ref = interaction.ref
+            item, at = index[interaction.ref], interaction.at
             if interaction.kind is InteractionKind.BOOKMARK:
                 weight = config.bookmark_weight
             else:
                 weight = config.view_weight
-            base[ref] = max(base.get(ref, 0.0), weight)
+                if item not in watched or at > watched[item]:
+                    watched[item] = at
+            base[item] = max(base.get(item, 0.0), weight)
             if interaction.kind is InteractionKind.RATING and interaction.value is not None:
-                previous = rating.get(ref)
-                if previous is None or interaction.at >= previous[0]:
-                    rating[ref] = (interaction.at, interaction.value)
-            stamp = (interaction.at, ref.tmdb_id)
-            if ref not in newest or stamp > newest[ref]:
-                newest[ref] = stamp
-        # Newest first, ties by the larger id: the same order the evaluation protocol uses.
-        order = sorted(newest, key=newest.__getitem__, reverse=True)
-        half_life = config.recency_half_life
-        items = np.empty(len(order), dtype=np.int64)
-        weights = np.empty(len(order), dtype=np.float32)
-        for age, ref in enumerate(order):
-            confidence = base[ref]
-            if ref in rating:
-                confidence += config.rating_influence * rating[ref][1]
-            decay = 1.0 if half_life is None else math.pow(0.5, age / half_life)
-            items[age] = self._index[ref]
-            weights[age] = confidence * decay
-        return items, weights
+                previous = rating.get(item)
+                if previous is None or at >= previous[0]:
+                    rating[item] = (at, interaction.value)
+            if item not in newest or at > newest[item]:
+                newest[item] = at
+        items = np.fromiter(newest, dtype=np.int64, count=len(newest))
+        confidence = np.array(
+            [
+                base[item] + (config.rating_influence * rating[item][1] if item in rating else 0.0)
+                for item in newest
+            ],
+            dtype=np.float64,
+        )
+        times = np.array([at.timestamp() for at in newest.values()], dtype=np.float64)
+        weights = confidence * self._decay(times)
+        last_items, last_weights = self._last_titles(
+            watched, dict(zip(newest, confidence.tolist(), strict=True))
+        )
+        return _Profile(items, weights.astype(np.float32), last_items, last_weights)
 
-    def _scores(
-        self,
-        model: FittedModel,
-        items: npt.NDArray[np.int64],
-        weights: npt.NDArray[np.float32],
-    ) -> npt.NDArray[np.float64]:
+    def _decay(self, times: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """Time decay (seconds before the newest) times rank decay (titles strictly newer)."""
+        config = self.config
+        decay = np.ones_like(times)
+        if config.time_decay_seconds is not None:
+            age = times.max() - times
+            decay *= (1.0 + age / config.time_decay_seconds) ** -config.time_decay_power
+        if config.recency_half_life is not None:
+            ordered = np.sort(times)
+            newer = times.shape[0] - np.searchsorted(ordered, times, side="right")
+            decay *= np.power(0.5, newer / config.recency_half_life)
+        return decay
+
+    def _last_titles(
+        self, watched: dict[int, datetime], confidence: dict[int, float]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """The newest viewed or rated titles and their order weights."""
+        config = self.config
+        if config.order_weight <= 0 or not watched:
+            return _EMPTY.last_items, _EMPTY.last_weights
+        line = Timeline(
+            np.zeros(len(watched), dtype=np.int64),
+            np.fromiter(watched, dtype=np.int64, count=len(watched)),
+            np.array([at.timestamp() for at in watched.values()], dtype=np.float64),
+        )
+        back = line.midrank.max() - line.midrank
+        near = back < config.order_last
+        half_life = config.order_half_life
+        weights = np.ones(int(near.sum())) if half_life is None else 0.5 ** (back[near] / half_life)
+        items = line.items[near]
+        # A disliked title (negative confidence) pushes what follows it away.
+        signs = np.array([confidence[int(item)] for item in items], dtype=np.float64)
+        weights *= np.where(signs < 0, signs, 1.0)
+        return items, weights.astype(np.float32)
+
+    def _scores(self, model: FittedModel, profile: _Profile) -> npt.NDArray[np.float64]:
+        """Collaborative plus ``order_weight`` x order score (each scaled to 1), tie-broken."""
         n_total = len(self._refs)
         scores = np.zeros(n_total, dtype=np.float64)
-        # Titles whose weight recency has decayed below 1e-4 of the largest change no
+        items, weights = profile.items, profile.weights
+        # Titles whose weight decay has brought below 1e-4 of the largest change no
         # ranking; skipping them bounds the cost for users with thousands of titles.
         if weights.size:
             keep = np.abs(weights) >= _NEGLIGIBLE * float(np.abs(weights).max())
             items, weights = items[keep], weights[keep]
         known = items < model.n_items
-        scores[: model.n_items] = model.score(items[known], weights[known])
+        blended = unit(model.score(items[known], weights[known], tiebreak=False))
+        order_weight = self.config.order_weight
+        if order_weight > 0 and model.transitions is not None:
+            last = profile.last_items < model.n_items
+            following = model.follow(profile.last_items[last], profile.last_weights[last])
+            blended = blended + np.float32(order_weight) * unit(following)
+        scores[: model.n_items] = blended + model.tiebreak
         # Catalog popularity breaks the remaining ties (e.g. titles nobody interacted with).
         scores += self._catalog_arrays()[0]
         return scores
@@ -419,17 +553,15 @@ class LocalRecommender(Recommender):
         if media_type is not None:
             scores[self._media_mask(media_type)] = -np.inf
         allowed = int(np.isfinite(scores).sum())
-        take = min(count, allowed)
-        if take == 0:
-            return []
-        if take < scores.shape[0]:
-            best = np.argpartition(-scores, take - 1)[:take]
-        else:
-            best = np.arange(scores.shape[0])
-        best = best[np.lexsort((best, -scores[best]))]
-        return [self._refs[i] for i in best]
+        return [self._refs[i] for i in top_indices(scores, min(count, allowed))]
 
     def _media_mask(self, media_type: MediaType) -> npt.NDArray[np.bool_]:
         """True where a title is *not* of ``media_type``."""
         is_movie = self._catalog_arrays()[1]
         return ~is_movie if media_type is MediaType.MOVIE else is_movie
+
+
+def _positive_unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """``values`` divided by their largest positive value (unchanged when none is)."""
+    top = float(values.max()) if values.size else 0.0
+    return values / np.float32(top) if top > 0 else values
