@@ -322,7 +322,6 @@ def plot_ndcg(reports: Sequence[DatasetReport], path: Path) -> Path:
             label="standard (ties by item id)",
         )
         axis.set_yticks(positions, names)
-        axis.invert_yaxis()
         axis.set_title(f"{report.dataset} ({report.users} users)")
         axis.set_xlabel("NDCG@10 on the test item (dark: tie-neutral, bars: one SE)")
         for y, result in zip(positions, shown, strict=True):
@@ -331,6 +330,7 @@ def plot_ndcg(reports: Sequence[DatasetReport], path: Path) -> Path:
                 value + result.test.ndcg10_se, y - 0.2, f"  {value:.3f}", va="center", fontsize=7
             )
         axis.legend(loc="lower right", fontsize=7)
+    axes[0][0].invert_yaxis()  # the axes share y: inverting each would undo it
     figure.suptitle("reclio eval movielens: leave-last-out, full ranking")
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,8 +22,9 @@ def _positive_or_none(
 class LocalRecommenderConfig:
     """How :class:`~reclio.adapters.local.LocalRecommender` fits and scores.
 
-    The defaults are the values the MovieLens harness (``reclio eval movielens``) chose on
-    its validation items; see ``docs/local-recommender.md`` for the measurements.
+    The defaults are the values ``benchmarks/local_defaults.py`` chose on the validation
+    items of ml-latest-small and ml-100k (tie-neutral, no test item read); see
+    ``docs/local-recommender.md`` for that grid and for ``reclio eval movielens``.
 
     Stability: caller-stable; fields may be added with defaults.
 

@@ -101,6 +101,9 @@ class LocalRecommender(Recommender):
     titles whenever the catalog holds that many the user has not seen. Equal scores rank
     the title the engine learned of first.
 
+    ``config`` may be replaced at any time: the next call scores with it, and refits first
+    only if its :meth:`~LocalRecommenderConfig.fit_settings` differ from the fitted ones.
+
     Stability: caller-stable; implementer-internal.
 
     Args:
