@@ -63,6 +63,7 @@ from reclio.errors import (
     SyncError,
 )
 from reclio.ports import (
+    AddonTokenStore,
     CandidateList,
     CatalogSource,
     CatalogStore,
@@ -90,6 +91,7 @@ __all__ = [
     "AccountLimits",
     "ActivityCategory",
     "ActivityStamp",
+    "AddonTokenStore",
     "Anchor",
     "Attempt",
     "AuthenticationError",
