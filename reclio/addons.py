@@ -41,6 +41,7 @@ __all__ = [
     "hash_addon_token",
     "is_token_shaped",
     "issue_addon_token",
+    "rotate_addon_token",
 ]
 
 TOKEN_BYTES: Final = 32
@@ -122,4 +123,20 @@ async def add_user(store: UserTokenStore, user_id: str, *, base_url: str) -> str
         raise ValueError(msg)
     if await store.get_user(user_id) is None:
         await store.put_user(UserState(user_id))
+    return addon_url(base_url, await issue_addon_token(store, user_id))
+
+
+async def rotate_addon_token(store: UserTokenStore, user_id: str, *, base_url: str) -> str:
+    """Give a known user a new addon URL; the old one stops working at once.
+
+    This is ``reclio users token USER_ID --rotate [--base-url URL]``. (Tokens are stored
+    only as hashes, so a lost URL cannot be shown again: rotating is the way to a new one.)
+
+    Raises:
+        LookupError: the store does not know ``user_id`` (add it with `add_user`).
+        SourceError: the store failed; the old URL still works.
+    """
+    if await store.get_user(user_id) is None:
+        msg = f"unknown user {user_id[:40]!r}: add it first (reclio users add USER_ID)"
+        raise LookupError(msg)
     return addon_url(base_url, await issue_addon_token(store, user_id))

@@ -95,7 +95,8 @@ class _CatalogOnly:
 class _ErrorLog:
     """Logs a failure of ``/feeds`` once, then at most one summary line per ``window``.
 
-    A broken store would otherwise log a traceback per request: thousands a second.
+    A broken store would otherwise log a line (or a traceback) per request: thousands a
+    second.
     """
 
     def __init__(self, window: float = 60.0) -> None:
@@ -103,13 +104,16 @@ class _ErrorLog:
         self._last = -window
         self._quiet = 0
 
-    def failed(self, what: str) -> None:
+    def failed(self, what: str, *, trace: bool) -> None:
         now = time.monotonic()
         if now - self._last < self._window:
             self._quiet += 1
             return
         also = f" ({self._quiet} more since the last report)" if self._quiet else ""
-        _log.exception("%s; answered the non-personal layout%s", what, also)
+        if trace:
+            _log.exception("%s; answered the non-personal layout%s", what, also)
+        else:
+            _log.warning("%s; answered the non-personal layout%s", what, also)
         self._last, self._quiet = now, 0
 
 
@@ -179,19 +183,17 @@ class FeedsService:
             if user_id is None:
                 return await self._for_nobody(params.last_watched)
             return await self._for_user(user_id, params.last_watched)
+        except SourceError as exc:
+            self._errors.failed(f"/feeds could not read the state: {exc}", trace=False)
         except Exception:  # noqa: BLE001 - the one place a bug must not become a 5xx
-            self._errors.failed("/feeds failed")
+            self._errors.failed("/feeds failed", trace=True)
         try:
             return chilllink.dumps(await self._fallback.build(NOBODY)).encode()
         except Exception:  # noqa: BLE001 - even the fallback failing must not be a 5xx
             return self._last_resort
 
     async def _for_user(self, user_id: str, hint: str | None) -> bytes:
-        try:
-            state = await self.store.get_user(user_id)
-        except SourceError:
-            # The builder reads again, and serves the non-personal layout noting why.
-            return chilllink.dumps(await self._personal.build(user_id, last_watched=hint)).encode()
+        state = await self.store.get_user(user_id)
         if state is None:
             return await self._for_nobody(hint)
         plain = parse_last_watched(hint) is None  # no hint, or one the builder ignores

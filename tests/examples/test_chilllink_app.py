@@ -226,13 +226,25 @@ async def test_odd_requests_still_get_ten_feeds(client: httpx.AsyncClient, query
 
 @pytest.mark.parametrize("operation", ["store.addon_token_owner", "store.get_user"])
 async def test_a_broken_store_is_not_a_5xx(
-    store: InMemoryStateStore, plan: FaultPlan, client: httpx.AsyncClient, operation: str
+    store: InMemoryStateStore,
+    plan: FaultPlan,
+    client: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+    operation: str,
 ) -> None:
-    """A store failure on the request path is served the non-personal layout, status 200."""
+    """A store failure on the request path is served the non-personal layout, status 200,
+    with one warning (no traceback) for a burst of failures; service resumes with it."""
     await store.put_user(_state("ann", 111))
     token = await addons.issue_addon_token(store, "ann")
     plan.fail(operation, DOWN, times=None)
-    assert 111 not in _list_ids(await client.get(f"/{token}/feeds"))
+    with caplog.at_level(logging.WARNING, logger="reclio.examples.app.feeds"):
+        for _ in range(4):
+            assert 111 not in _list_ids(await client.get(f"/{token}/feeds"))
+    warned = [r for r in caplog.records if r.name == "reclio.examples.app.feeds"]
+    assert len(warned) == 1
+    assert warned[0].levelno == logging.WARNING
+    assert "could not read the state" in warned[0].message
+    assert warned[0].exc_info is None
     plan.clear()
     assert 111 in _list_ids(await client.get(f"/{token}/feeds"))
 

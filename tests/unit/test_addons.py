@@ -54,6 +54,20 @@ async def test_add_user_makes_the_user_known_and_keeps_existing_state() -> None:
     assert await addons.addon_token_owner(store, token) is None
 
 
+async def test_rotate_gives_a_known_user_a_new_url() -> None:
+    """Rotation retires the old URL; an unknown user is a LookupError naming the fix."""
+    store = InMemoryStateStore()
+    old = await addons.add_user(store, "ann", base_url="http://h")
+    new = await addons.rotate_addon_token(store, "ann", base_url="http://h")
+    assert new != old
+    token = new.removeprefix("http://h/").removesuffix("/manifest")
+    old_token = old.removeprefix("http://h/").removesuffix("/manifest")
+    assert await addons.addon_token_owner(store, token) == "ann"
+    assert await addons.addon_token_owner(store, old_token) is None
+    with pytest.raises(LookupError, match="reclio users add"):
+        await addons.rotate_addon_token(store, "bo", base_url="http://h")
+
+
 @pytest.mark.parametrize("user_id", ["", " ann", "ann ", "x" * 129, "a\nb", "a\x00b"])
 async def test_add_user_refuses_ids_that_cannot_be_users(user_id: str) -> None:
     """An empty, padded, over-long or control-character id is a one-line ValueError."""
