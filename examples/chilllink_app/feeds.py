@@ -44,6 +44,9 @@ MAX_USER_ID: Final = addons.MAX_USER_ID
 MAX_HINT: Final = 40
 MAX_TOKEN: Final = 128
 
+_MAX_COUNTED: Final = 100_000
+"""Users whose last counted request is remembered (for the count window)."""
+
 NOBODY: Final = ""
 """The user id of a request that names nobody (the builders below never look it up)."""
 
@@ -141,7 +144,12 @@ class FeedsService:
         builder: The runtime's feed builder (layout, date).
         store: The state store: users, addon tokens, and the catalog (to name a hinted
             title for a request that names nobody).
-        counter: Counts each request of a known user (in memory; written in batches).
+        counter: Counts requests of known users (in memory; written in batches): they set
+            how often a user is synced.
+        count_window: Seconds in which a user's requests count once. The cadence needs
+            "how many times a week", not every refresh: a client that asks a hundred times
+            a minute still counts once, and the writes stay bounded by the number of users.
+            0 counts every request.
         user_id_param: Serve ``/feeds?user_id=`` with that user's rows.
         reuse_users: Users whose last body is kept (about 2.5 KB each); 0 turns reuse off.
     """
@@ -151,17 +159,20 @@ class FeedsService:
     counter: FeedRequestCounter | None = None
     user_id_param: bool = False
     reuse_users: int = 10_000
+    count_window: float = 60.0
     _personal: FeedBuilder = attrs.field(init=False)
     _anonymous: FeedBuilder = attrs.field(init=False)
     _fallback: FeedBuilder = attrs.field(init=False)
     _bodies: dict[str, _Body] = attrs.Factory(dict)
     _nobody: _Body | None = None
+    _counted: dict[str, float] = attrs.Factory(dict)
     _last_resort: bytes = b""
     _errors: _ErrorLog = attrs.Factory(_ErrorLog)
 
     def __attrs_post_init__(self) -> None:
         layout, today = self.builder.layout, self.builder.today
-        self._personal = FeedBuilder(self.store, counter=self.counter, layout=layout, today=today)
+        # Requests are counted here (once per user per window), not by the builder.
+        self._personal = FeedBuilder(self.store, layout=layout, today=today)
         # The builder reads only get_user and get_titles, all a _CatalogOnly has.
         nobody, no_store = _CatalogOnly(self.store), _CatalogOnly(None)
         self._anonymous = FeedBuilder(nobody, layout=layout, today=today)  # type: ignore[arg-type]
@@ -199,15 +210,26 @@ class FeedsService:
         plain = parse_last_watched(hint) is None  # no hint, or one the builder ignores
         day = self.builder.today()
         known = self._bodies.get(user_id) if plain else None
+        self._count(user_id)
         if known is not None and known.state is state and known.day == day:
-            if self.counter is not None:
-                self.counter.count(user_id)
             return known.body
         response = await self._personal.build_for(user_id, state, last_watched=hint)
         body = chilllink.dumps(response).encode()
         if plain and (known is not None or len(self._bodies) < self.reuse_users):
             self._bodies[user_id] = _Body(state, day, body)
         return body
+
+    def _count(self, user_id: str) -> None:
+        if self.counter is None:
+            return
+        now = time.monotonic()
+        last = self._counted.get(user_id)
+        if last is not None and now - last < self.count_window:
+            return
+        if len(self._counted) >= _MAX_COUNTED:
+            self._counted.clear()  # bounded memory: at worst, some users count twice
+        self._counted[user_id] = now
+        self.counter.count(user_id)
 
     async def _for_nobody(self, hint: str | None) -> bytes:
         plain = parse_last_watched(hint) is None

@@ -122,6 +122,7 @@ def create_app(
     build: Callable[[ReclioConfig], bootstrap.Runtime] | None = None,
     scheduler_tick: float = 60.0,
     reuse_users: int = 10_000,
+    count_window: float = 60.0,
 ) -> Starlette:
     """The ChillLink app. Nothing is read or opened until the server starts it (lifespan).
 
@@ -132,6 +133,8 @@ def create_app(
         scheduler_tick: Longest sleep between two looks at a job's due time (seconds).
         reuse_users: Users whose last ``/feeds`` body is reused while their state is
             unchanged (`FeedsService`); 0 builds every body afresh.
+        count_window: Seconds in which a user's ``/feeds`` requests count once (they set
+            the sync cadence); 0 counts every request.
     """
 
     @asynccontextmanager
@@ -147,6 +150,7 @@ def create_app(
                 runtime.feed_requests,
                 user_id_param=settings.user_id_param,
                 reuse_users=reuse_users,
+                count_window=count_window,
             )
             await feeds.prepare()
             state = AppState(runtime, settings, feeds, board, AdminSecret(settings.admin_token))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import httpx
@@ -74,8 +75,18 @@ def build(
 
 
 @pytest.fixture
-def app(settings: AppConfig, build: Callable[[ReclioConfig], bootstrap.Runtime]) -> Starlette:
-    return create_app(config_of(settings), build=build)
+def make_app(build: Callable[[ReclioConfig], bootstrap.Runtime]) -> Callable[..., Starlette]:
+    """Makes an app with these settings (and create_app options) on the test's store."""
+
+    def make(settings: AppConfig, **options: Any) -> Starlette:
+        return create_app(config_of(settings), build=build, **options)
+
+    return make
+
+
+@pytest.fixture
+def app(settings: AppConfig, make_app: Callable[..., Starlette]) -> Starlette:
+    return make_app(settings)
 
 
 @pytest.fixture

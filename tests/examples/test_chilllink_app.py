@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -181,24 +182,46 @@ async def test_a_reused_body_is_always_a_fresh_build(
             assert response.text == expected
 
 
-async def test_every_request_of_a_known_user_is_counted_and_nothing_is_written(
+async def test_requests_are_counted_once_a_minute_and_nothing_is_written(
     store: InMemoryStateStore, app: Starlette, client: httpx.AsyncClient, plan: FaultPlan
 ) -> None:
-    """Each request of a known user is counted, reused body or not; unknown tokens make
-    no row; and no request writes anything: counts reach the store in one batch."""
+    """A known user's requests count once per minute, reused body or not (a client that
+    refreshes in a loop cannot make itself "hot"); unknown tokens make no row; and no
+    request writes anything: counts reach the store in one batch."""
     await store.put_user(_state("ann", 111))
-    token = await addons.issue_addon_token(store, "ann")
+    await store.put_user(_state("bo", 222))
+    ann = await addons.issue_addon_token(store, "ann")
+    bo = await addons.issue_addon_token(store, "bo")
     before = len(plan.calls)
     for _ in range(3):
-        await client.get(f"/{token}/feeds")
+        await client.get(f"/{ann}/feeds")
+    await client.get(f"/{bo}/feeds")
     for n in range(4):
         await client.get(f"/{'q' * 40}{n:03d}/feeds")
     called = {call.removeprefix("store.") for call in plan.calls[before:]}
     assert called == {"addon_token_owner", "get_user"}  # reads only
     since = datetime.now(UTC) - timedelta(minutes=1)
     assert await store.feed_requests_since("ann", since) == 0
-    assert await app.state.reclio.runtime.feed_requests.flush() == 3
-    assert await store.feed_requests_since("ann", since) == 3
+    assert await app.state.reclio.runtime.feed_requests.flush() == 2
+    assert await store.feed_requests_since("ann", since) == 1
+    assert await store.feed_requests_since("bo", since) == 1
+
+
+async def test_with_no_count_window_every_request_counts(
+    store: InMemoryStateStore, make_app: Callable[..., Starlette]
+) -> None:
+    """count_window=0 counts each request of a known user."""
+    app = make_app(AppConfig(scheduler=False), count_window=0)
+    await store.put_user(_state("ann", 111))
+    token = await addons.issue_addon_token(store, "ann")
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://app") as http,
+    ):
+        for _ in range(3):
+            await http.get(f"/{token}/feeds")
+        assert await app.state.reclio.runtime.feed_requests.flush() == 3
 
 
 # -- never a 5xx ----------------------------------------------------------------------------
