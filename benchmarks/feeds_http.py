@@ -17,9 +17,10 @@ loads it over loopback with a bounded count and time:
 2. The same load at 64 connections against a fresh server on a copy of the state, with
    bodies built afresh for every request (no reuse), for comparison.
 3. The same load at 64 connections against a server on another copy that, a second into
-   the load, starts a first content sync (the embedded catalog) and a sweep of every user
-   (all due) through its admin routes, in the same process; the figures say how long each
-   job overlapped the load.
+   the load, starts a first content sync (every title of the embedded catalog: 3,000
+   fetched, pushed, embedded and indexed) and a sweep of every user (all due) through its
+   admin routes, in the same process; the figures say how long each job overlapped the
+   load.
 
 Acceptance (64 connections): personalized >= 0.5 of the constant route's requests/s and
 >= 3,000 requests/s; p99 < 20 ms; zero non-200 and zero degraded bodies. With the jobs
@@ -66,6 +67,7 @@ CONNECTIONS = (16, 64)
 ADMIN_TOKEN = "bench-admin-token-0123456789"  # noqa: S105 - a loopback benchmark's
 CONSTANT_ENV = "FEEDS_HTTP_CONSTANT_BODY"
 REUSE_ENV = "FEEDS_HTTP_REUSE_USERS"
+PAGES_ENV = "FEEDS_HTTP_CONTENT_PAGES"
 TARGET_RATIO = 0.5
 TARGET_RPS = 3000.0
 TARGET_P99_MS = 20.0
@@ -126,13 +128,26 @@ def bench_app() -> Any:  # noqa: ANN401 - uvicorn's --factory: the Starlette app
     from starlette.routing import Route  # noqa: PLC0415
 
     from examples.chilllink_app import create_app  # noqa: PLC0415
+    from reclio import bootstrap  # noqa: PLC0415
+    from reclio.config import ReclioConfig  # noqa: PLC0415
+    from reclio.ports import CandidateList  # noqa: PLC0415
+    from reclio.sync import ContentSyncConfig  # noqa: PLC0415
 
     body = Path(os.environ[CONSTANT_ENV]).read_bytes()
 
     async def constant(_request: Request) -> Response:
         return Response(body, media_type="application/json")
 
-    app = create_app(reuse_users=int(os.environ.get(REUSE_ENV, "10000")))
+    pages = int(os.environ.get(PAGES_ENV, "0"))
+
+    def runtime(config: ReclioConfig) -> bootstrap.Runtime:
+        # The jobs run reads every page of the embedded catalog's lists: a first content
+        # sync of all its titles (fetch, push, embed, index), not the few default pages.
+        content = ContentSyncConfig(pages=dict.fromkeys(CandidateList, pages)) if pages else None
+        jobs = config.app.admin_token is not None
+        return bootstrap.build(config, jobs=jobs, content_sync=content)
+
+    app = create_app(build=runtime, reuse_users=int(os.environ.get(REUSE_ENV, "10000")))
     app.router.routes.insert(0, Route("/bench/constant", constant, methods=["GET"]))
     return app
 
@@ -216,6 +231,7 @@ class Server:
         }
         if admin:
             env["RECLIO_ADMIN_TOKEN"] = ADMIN_TOKEN  # and with it, the sync side
+            env[PAGES_ENV] = "200"
         argv = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "--factory"]
         argv += ["feeds_http:bench_app", "--host", "127.0.0.1", "--port", str(self.port)]
         argv += ["--loop", "uvloop", "--http", "httptools", "--no-access-log"]
