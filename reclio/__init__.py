@@ -69,6 +69,7 @@ from reclio.errors import (
     UpgradeRequired,
 )
 from reclio.ports import (
+    AddonTokenStore,
     CandidateList,
     CatalogSource,
     CatalogStore,
@@ -96,6 +97,7 @@ __all__ = [
     "AccountLimits",
     "ActivityCategory",
     "ActivityStamp",
+    "AddonTokenStore",
     "Anchor",
     "AppRejected",
     "Attempt",

@@ -26,6 +26,7 @@ from reclio.settings import (
     DEFAULT_EMBEDDING_MODEL,
     TMDB_BASE_URL,
     TRAKT_BASE_URL,
+    AppConfig,
     EmbeddingConfig,
     HttpPolicy,
     PostgresConfig,
@@ -42,6 +43,7 @@ _T = TypeVar("_T")
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
     "VARIABLES",
+    "AppConfig",
     "EmbeddingConfig",
     "EnvVar",
     "HttpPolicy",
@@ -101,6 +103,22 @@ VARIABLES: tuple[EnvVar, ...] = (
     EnvVar("RECLIO_VECTOR_DIR", "folder of the published index files", "beside the state file"),
     EnvVar("RECLIO_HTTP_TIMEOUT", "seconds each HTTP read may take", "`20`"),
     EnvVar("RECLIO_HTTP_MAX_ATTEMPTS", "tries per HTTP request", "`4`"),
+    EnvVar(
+        "RECLIO_ADMIN_TOKEN",
+        "the app's `X-Admin-Token` (16 characters or more)",
+        "unset: admin routes answer 503",
+    ),
+    EnvVar("RECLIO_PUBLIC_URL", "base of the addon URLs handed to users", "`http://127.0.0.1:8000`"),
+    EnvVar(
+        "RECLIO_APP_USER_ID_PARAM",
+        "`on`: the app serves `/feeds?user_id=` with that user's rows",
+        "`off`: the non-personal layout",
+    ),
+    EnvVar("RECLIO_APP_SCHEDULER", "`off`: the app runs no background jobs", "`on`"),
+    EnvVar("RECLIO_CONTENT_SYNC_INTERVAL", "seconds between the app's content syncs", "`86400`"),
+    EnvVar("RECLIO_USER_SWEEP_INTERVAL", "seconds between the app's looks for due users", "`300`"),
+    EnvVar("RECLIO_USER_SWEEP_CONCURRENCY", "users the app syncs at once", "`4`"),
+    EnvVar("RECLIO_HEALTH_INTERVAL", "seconds between the app's health rounds", "`3600`"),
 )
 """Every variable `ReclioConfig.from_env` reads, in the order the docs list them."""
 
@@ -139,6 +157,16 @@ class _Env:
             raise ConfigurationError(msg)
         return value
 
+    def flag(self, name: str, *, default: bool) -> bool:
+        raw = self.get(name)
+        if raw is None:
+            return default
+        value = _FLAGS.get(raw.lower())
+        if value is None:
+            msg = f"{name}={raw!r} is not valid: expected on or off (also 1/0, true/false, yes/no)"
+            raise ConfigurationError(msg)
+        return value
+
     def pair(self, first: str, second: str) -> tuple[str, str] | None:
         a, b = self.get(first), self.get(second)
         if (a is None) != (b is None):
@@ -146,6 +174,14 @@ class _Env:
             msg = f"{present} is set but {missing} is not: set both, or neither"
             raise ConfigurationError(msg)
         return (a, b) if a is not None and b is not None else None
+
+
+_FLAGS = {"1": True, "on": True, "true": True, "yes": True} | {
+    "0": False,
+    "off": False,
+    "false": False,
+    "no": False,
+}
 
 
 def _backend(raw: str) -> VectorBackend:
@@ -170,6 +206,7 @@ class ReclioConfig:
         embedding: The embedder.
         vectors: The vector index.
         log_level: Log level of the ``reclio`` command, when set.
+        app: Settings of an application serving feeds (the example app).
     """
 
     state: StateConfig = attrs.Factory(lambda: StateConfig(default_state_path(os.environ)))
@@ -180,6 +217,7 @@ class ReclioConfig:
     embedding: EmbeddingConfig = attrs.Factory(EmbeddingConfig)
     vectors: VectorConfig = attrs.Factory(VectorConfig)
     log_level: str | None = None
+    app: AppConfig = attrs.Factory(AppConfig)
 
     @property
     def embedded(self) -> bool:
@@ -258,4 +296,22 @@ class ReclioConfig:
                 directory=Path(vector_dir) if vector_dir else None,
             ),
             log_level=env.get("RECLIO_LOG_LEVEL"),
+            app=_app_config(env),
         )
+
+
+def _app_config(env: _Env) -> AppConfig:
+    try:
+        return AppConfig(
+            admin_token=env.get("RECLIO_ADMIN_TOKEN"),
+            public_url=env.get("RECLIO_PUBLIC_URL") or AppConfig().public_url,
+            user_id_param=env.flag("RECLIO_APP_USER_ID_PARAM", default=False),
+            scheduler=env.flag("RECLIO_APP_SCHEDULER", default=True),
+            content_interval=env.parse("RECLIO_CONTENT_SYNC_INTERVAL", float, 86_400.0),
+            sweep_interval=env.parse("RECLIO_USER_SWEEP_INTERVAL", float, 300.0),
+            sweep_concurrency=env.parse("RECLIO_USER_SWEEP_CONCURRENCY", int, 4),
+            health_interval=env.parse("RECLIO_HEALTH_INTERVAL", float, 3_600.0),
+        )
+    except ConfigurationError as exc:
+        # The only check left to AppConfig itself is the admin token's length.
+        raise ConfigurationError(f"RECLIO_ADMIN_TOKEN: {exc}") from None

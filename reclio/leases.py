@@ -45,11 +45,14 @@ async def hold(
         yield
     finally:
         renewer.cancel()
-        with suppress(asyncio.CancelledError):
-            await renewer
-        # An unreleased lease expires after ttl; nothing else depends on this.
-        with suppress(SourceError):
-            await store.release_lease(key, owner)
+        try:
+            # asyncio.wait, not `await renewer`: the renewer's CancelledError stays in it,
+            # while a cancellation of this task (while it cleans up) still propagates.
+            await asyncio.wait([renewer])
+        finally:
+            # An unreleased lease expires after ttl; nothing else depends on this.
+            with suppress(SourceError):
+                await store.release_lease(key, owner)
 
 
 async def _renew(store: LeaseStore, key: str, owner: str, ttl: timedelta) -> None:

@@ -47,6 +47,7 @@ from reclio.domain import (
 )
 
 __all__ = [
+    "AddonTokenStore",
     "CandidateList",
     "CatalogSource",
     "CatalogStore",
@@ -492,6 +493,36 @@ class CredentialStore(Protocol):
         ...
 
 
+class AddonTokenStore(Protocol):
+    """**Port (state role):** each user's addon token, kept as a hash (never the token).
+
+    A ChillLink addon URL carries an unguessable token in its path
+    (``<base>/<token>/manifest``); the app hashes the token of each request and asks whose
+    it is. See `reclio.addons` for issuing tokens and building the URLs.
+
+    Adapters: every `StateStore`.
+    """
+
+    async def set_addon_token(self, user_id: str, token_hash: str) -> None:
+        """Make ``token_hash`` the user's only addon token hash (the previous one stops working).
+
+        Setting the hash the user already holds is a no-op.
+
+        Raises:
+            ValueError: another user holds ``token_hash`` (nothing is changed).
+            SourceError: the store failed (nothing is changed).
+        """
+        ...
+
+    async def addon_token_owner(self, token_hash: str) -> str | None:
+        """The user whose current addon token hashes to ``token_hash``, or ``None``.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
+
+
 class FeedLog(Protocol):
     """**Port (state role):** counts of ``/feeds`` requests (they drive the sync cadence).
 
@@ -655,6 +686,7 @@ class StateStore(
     UserStore,
     HistoryStore,
     CredentialStore,
+    AddonTokenStore,
     FeedLog,
     LeaseStore,
     CursorStore,

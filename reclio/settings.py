@@ -17,8 +17,10 @@ from reclio.errors import ConfigurationError
 
 __all__ = [
     "DEFAULT_EMBEDDING_MODEL",
+    "MIN_ADMIN_TOKEN",
     "TMDB_BASE_URL",
     "TRAKT_BASE_URL",
+    "AppConfig",
     "EmbeddingConfig",
     "HttpPolicy",
     "PostgresConfig",
@@ -264,3 +266,43 @@ class PostgresConfig:
                 f" ({self.max_connections})"
             )
             raise ConfigurationError(msg)
+MIN_ADMIN_TOKEN = 16
+"""The shortest admin token `AppConfig` accepts."""
+
+
+def _admin_token(_instance: object, _attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and len(value) < MIN_ADMIN_TOKEN:
+        msg = (
+            f"the admin token is too short ({len(value)} characters): use at least"
+            f" {MIN_ADMIN_TOKEN}, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+        raise ConfigurationError(msg)
+
+
+@attrs.frozen
+class AppConfig:
+    """Settings of an application that serves ChillLink feeds (the example app).
+
+    Attributes:
+        admin_token: What the ``X-Admin-Token`` header must be for ``/admin/...``;
+            ``None``: the admin routes answer 503.
+        public_url: The base of the addon URLs handed to users
+            (``<public_url>/<token>/manifest``).
+        user_id_param: Serve ``/feeds?user_id=`` with that user's rows. Off by default:
+            anyone who knows (or guesses) an id, such as a Trakt username, would read that
+            user's rows; per-user addon URLs carry an unguessable token instead.
+        scheduler: Run the background jobs in process (content sync, user sweep, health).
+        content_interval: Seconds between content syncs.
+        sweep_interval: Seconds between looks for users whose sync is due.
+        sweep_concurrency: Users synced at once by a sweep.
+        health_interval: Seconds between health rounds.
+    """
+
+    admin_token: str | None = attrs.field(default=None, repr=False, validator=_admin_token)
+    public_url: str = "http://127.0.0.1:8000"
+    user_id_param: bool = False
+    scheduler: bool = True
+    content_interval: float = attrs.field(default=86_400.0, validator=_positive)
+    sweep_interval: float = attrs.field(default=300.0, validator=_positive)
+    sweep_concurrency: int = attrs.field(default=4, validator=_positive)
+    health_interval: float = attrs.field(default=3_600.0, validator=_positive)

@@ -94,6 +94,10 @@ class FeedBuilder:
         """The feeds this builder serves, in order."""
         return self._layout
 
+    def today(self) -> date:
+        """The date feeds are built for now (date-relative preferences depend on it)."""
+        return self._today()
+
     async def build(self, user_id: str, *, last_watched: str | None = None) -> FeedsResponse:
         """The user's feeds.
 
@@ -104,18 +108,41 @@ class FeedBuilder:
                 overrides the Because You Watched anchor; malformed hints are ignored.
         """
         user_id = valid_text(user_id)
-        notes: list[str] = []
-        state: UserState | None = None
         try:
             state = await self._store.get_user(user_id)
         except SourceError as exc:
             logger.warning("feeds for %r served without state: %s", user_id, exc)
-            notes.append(f"state unavailable: {exc}")
-            store_ok = False
-        else:
-            store_ok = True
-            if state is not None and self._counter is not None:
-                self._counter.count(user_id)
+            notes = [f"state unavailable: {exc}"]
+            return await self._compose(user_id, None, last_watched, notes, store_ok=False)
+        return await self.build_for(user_id, state, last_watched=last_watched)
+
+    async def build_for(
+        self, user_id: str, state: UserState | None, *, last_watched: str | None = None
+    ) -> FeedsResponse:
+        """The feeds of a state the caller already read (``None``: an unknown user).
+
+        For an application that reads the state itself, e.g. to reuse a body it built for
+        the same state; a known user's request is counted as `build` counts it.
+
+        Args:
+            user_id: Whose state it is.
+            state: The state `UserStore.get_user` returned for ``user_id``.
+            last_watched: As for `build`.
+        """
+        user_id = valid_text(user_id)
+        if state is not None and self._counter is not None:
+            self._counter.count(user_id)
+        return await self._compose(user_id, state, last_watched, [], store_ok=True)
+
+    async def _compose(
+        self,
+        user_id: str,
+        state: UserState | None,
+        last_watched: str | None,
+        notes: list[str],
+        *,
+        store_ok: bool,
+    ) -> FeedsResponse:
         anchors = await self._anchors(state, last_watched, notes, store_ok=store_ok)
         ctx = FeedContext(user_id, state, self._today(), anchors, tuple(notes))
         return FeedsResponse((run_chain(spec, ctx) for spec in self._layout), ctx.notes)

@@ -228,25 +228,28 @@ class UserSync:
             msg = f"concurrency must be at least 1, got {concurrency}"
             raise ValueError(msg)
         todo = list(users) if users is not None else list(await self.due(now))
-        gate = asyncio.Semaphore(concurrency)
+        queue = iter(todo)
         reports: list[SyncReport] = []
         held: list[str] = []
         failed: list[tuple[str, str]] = []
 
-        async def one(user_id: str) -> None:
-            async with gate:
+        async def worker() -> None:
+            # ``concurrency`` workers share one iterator: a task per user would create
+            # thousands at once (a stall of the event loop that serves /feeds).
+            for user_id in queue:
                 try:
                     reports.append(await self.sync(user_id, force=force))
                 except LeaseHeld:
                     held.append(user_id)
                 except SyncError as exc:
                     failed.append((user_id, str(exc)))
-            if progress is not None:
-                progress(Progress("users", len(reports) + len(held) + len(failed), len(todo)))
+                if progress is not None:
+                    done = len(reports) + len(held) + len(failed)
+                    progress(Progress("users", done, len(todo)))
 
         async with asyncio.TaskGroup() as group:
-            for user_id in todo:
-                group.create_task(one(user_id))
+            for _ in range(min(concurrency, len(todo))):
+                group.create_task(worker())
         return SweepReport(tuple(reports), tuple(held), tuple(failed))
 
     # -- one user ------------------------------------------------------------------------------

@@ -401,6 +401,16 @@ class FlakyStateStore(StateStore):
         await self.plan.call("store.delete_token")
         await self.inner.delete_token(user_id, service)
 
+    # -- addon tokens
+
+    async def set_addon_token(self, user_id: str, token_hash: str) -> None:  # noqa: D102
+        self.plan.check("store.set_addon_token")
+        await self.inner.set_addon_token(user_id, token_hash)
+
+    async def addon_token_owner(self, token_hash: str) -> str | None:  # noqa: D102
+        self.plan.check("store.addon_token_owner")
+        return await self.inner.addon_token_owner(token_hash)
+
     # -- feed log
 
     async def record_feed_requests(  # noqa: D102

@@ -72,6 +72,9 @@ def test_half_a_credential_pair_names_the_missing_variable(
         ("RECLIO_HTTP_TIMEOUT", "-1"),
         ("RECLIO_HTTP_MAX_ATTEMPTS", "0"),
         ("RECLIO_TMDB_RATE_LIMIT", "0"),
+        ("RECLIO_APP_SCHEDULER", "sometimes"),
+        ("RECLIO_USER_SWEEP_CONCURRENCY", "0"),
+        ("RECLIO_ADMIN_TOKEN", "short"),
     ],
 )
 def test_a_bad_value_names_its_variable(name: str, value: str) -> None:
@@ -95,7 +98,9 @@ def test_every_listed_variable_changes_the_config(var: config_module.EnvVar) -> 
     base |= {"RECLIO_TRAKT_CLIENT_SECRET": "s", "RECLIO_RECOMBEE_DATABASE_ID": "d"}
     base |= {"RECLIO_RECOMBEE_TOKEN": "r"}
     samples = {"RECLIO_VECTOR_INDEX": "annoy", "RECLIO_LOG_LEVEL": "DEBUG"}
-    numeric = ("TIMEOUT", "ATTEMPTS", "RATE_LIMIT", "THREADS")
+    samples |= {"RECLIO_ADMIN_TOKEN": "an-admin-token-of-some-length"}
+    samples |= {"RECLIO_APP_USER_ID_PARAM": "on", "RECLIO_APP_SCHEDULER": "off"}
+    numeric = ("TIMEOUT", "ATTEMPTS", "RATE_LIMIT", "THREADS", "INTERVAL", "CONCURRENCY")
     value = samples.get(var.name, "7" if var.name.endswith(numeric) else "/x/changed")
     before = ReclioConfig.from_env(base)
     after = ReclioConfig.from_env({**base, var.name: value})
@@ -128,3 +133,28 @@ def test_the_tmdb_and_trakt_roots_are_read_from_their_documented_names() -> None
     assert config.tmdb.base_url == "http://127.0.0.1:9/3"
     assert config.trakt is not None
     assert config.trakt.base_url == "http://127.0.0.1:9"
+def test_app_settings_default_to_the_safe_choices() -> None:
+    """No admin token (admin answers 503), no /feeds?user_id= lookups, the scheduler on."""
+    app = ReclioConfig.from_env({}).app
+    assert app.admin_token is None
+    assert not app.user_id_param
+    assert app.scheduler
+    assert app.public_url == "http://127.0.0.1:8000"
+
+
+@pytest.mark.parametrize(("raw", "value"), [("ON", True), ("1", True), ("no", False)])
+def test_app_flags_read_on_and_off(raw: str, value: bool) -> None:
+    """Flags accept on/off and their usual spellings, in any case."""
+    assert ReclioConfig.from_env({"RECLIO_APP_USER_ID_PARAM": raw}).app.user_id_param is value
+
+
+def test_the_admin_token_is_read_and_never_shown() -> None:
+    """The admin token is kept whole and never appears in a repr; a short one is refused
+    without quoting it."""
+    token = "k3y-" * 8
+    config = ReclioConfig.from_env({"RECLIO_ADMIN_TOKEN": token})
+    assert config.app.admin_token == token
+    assert token not in repr(config)
+    with pytest.raises(ConfigurationError, match="too short") as caught:
+        ReclioConfig.from_env({"RECLIO_ADMIN_TOKEN": "hunter2"})
+    assert "hunter2" not in str(caught.value)

@@ -28,8 +28,8 @@ from reclio.ports import StateStore
 class InMemoryStateStore(StateStore):
     """**StateStore** in process memory: fast, exact, gone when the process ends.
 
-    Implements every state role (users, history, credentials, feed log, leases, cursors,
-    catalog, embeddings). Use it in tests, demos and single-process tools; use
+    Implements every state role (users, history, credentials, addon tokens, feed log,
+    leases, cursors, catalog, embeddings). Use it in tests, demos and single-process tools; use
     `SqliteStateStore` when state must survive a restart or be shared between processes.
     Values are the frozen domain objects themselves (no copies are needed); vectors are
     kept as float32 copies, and handed out as fresh copies, so no caller can change what
@@ -60,6 +60,8 @@ class InMemoryStateStore(StateStore):
         self._users: dict[str, UserState] = {}
         self._histories: dict[str, UserHistory] = {}
         self._tokens: dict[tuple[str, str], OAuthToken] = {}
+        self._addon_hashes: dict[str, str] = {}  # user id -> hash
+        self._addon_owners: dict[str, str] = {}  # hash -> user id
         self._feed_requests: defaultdict[str, list[datetime]] = defaultdict(list)
         self._leases: dict[str, tuple[str, datetime]] = {}
         self._cursors: dict[str, str] = {}
@@ -99,6 +101,10 @@ class InMemoryStateStore(StateStore):
         found = self._users.pop(user_id, None) is not None
         found = self._histories.pop(user_id, None) is not None or found
         found = self._feed_requests.pop(user_id, None) is not None or found
+        addon_hash = self._addon_hashes.pop(user_id, None)
+        if addon_hash is not None:
+            del self._addon_owners[addon_hash]
+            found = True
         for key in [key for key in self._tokens if key[0] == user_id]:
             del self._tokens[key]
             found = True
@@ -148,6 +154,28 @@ class InMemoryStateStore(StateStore):
     async def delete_token(self, user_id: str, service: str) -> None:
         """Forget the user's token for ``service``."""
         self._tokens.pop((user_id, service), None)
+
+    # -- addon tokens ------------------------------------------------------------------------
+
+    async def set_addon_token(self, user_id: str, token_hash: str) -> None:
+        """Make ``token_hash`` the user's only addon token hash.
+
+        Raises:
+            ValueError: another user holds ``token_hash`` (nothing is changed).
+        """
+        owner = self._addon_owners.get(token_hash)
+        if owner is not None and owner != user_id:
+            msg = "that addon token hash belongs to another user: issue a fresh token"
+            raise ValueError(msg)
+        previous = self._addon_hashes.pop(user_id, None)
+        if previous is not None:
+            del self._addon_owners[previous]
+        self._addon_hashes[user_id] = token_hash
+        self._addon_owners[token_hash] = user_id
+
+    async def addon_token_owner(self, token_hash: str) -> str | None:
+        """The user holding ``token_hash``, or ``None``."""
+        return self._addon_owners.get(token_hash)
 
     # -- feed log ----------------------------------------------------------------------------
 

@@ -194,6 +194,17 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         """,
         _move_ledgers,
     ),
+    Migration(
+        "per-user addon tokens, as hashes",
+        """
+        -- One current token per user (rotation replaces it), looked up by its hash on every
+        -- request to <base>/<token>/feeds. Only the SHA-256 of the token is stored.
+        CREATE TABLE addon_tokens (
+            user_id    TEXT PRIMARY KEY,
+            token_hash TEXT NOT NULL UNIQUE
+        ) WITHOUT ROWID;
+        """,
+    ),
 )
 """Migrations, oldest first."""
 

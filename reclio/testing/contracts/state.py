@@ -1,8 +1,9 @@
 """The StateStore contract: what every state store must do, as a pytest suite to subclass.
 
 It covers every state role (`reclio.ports.UserStore`, `HistoryStore`, `CredentialStore`,
-`FeedLog`, `LeaseStore`, `CursorStore`, `CatalogStore`, `EmbeddingStore`) through the
-port alone, so any store (SQLite, PostgreSQL, in memory) runs it unchanged.
+`AddonTokenStore`, `FeedLog`, `LeaseStore`, `CursorStore`, `CatalogStore`,
+`EmbeddingStore`) through the port alone, so any store (SQLite, PostgreSQL, in memory)
+runs it unchanged.
 
 Subclass `StateStoreContract` in a test module and override the ``store`` fixture so
 it builds a fresh, empty store that reads time from the given ``clock``::
@@ -29,6 +30,7 @@ import attrs
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from reclio.domain import (
     Anchor,
@@ -121,6 +123,10 @@ _HISTORY = UserHistory(
     },
     bookmarks={ItemRef.tv(66732): _START - timedelta(hours=5)},
 )
+
+_HASH_A, _HASH_B, _HASH_C = ("a" * 64, "b" * 64, "c" * 64)
+"""Addon token hashes (SHA-256 hex digests in real use; the store treats them as text)."""
+_RUNS = itertools.count()
 
 _TOKEN = OAuthToken(
     access_token="access-1f0c-SECRET",  # noqa: S106 - a made-up token: the test looks for it
@@ -234,13 +240,19 @@ class StateStoreContract:
 
     @pytest.mark.anyio
     async def test_delete_user_removes_everything(self, store: StateStore) -> None:
-        """delete_user forgets state, history, credentials and feed log; other users stay."""
+        """delete_user forgets state, history, credentials, addon token and feed log.
+
+        Other users stay.
+        """
         for user_id in ("ann", "bo"):
             await store.save_user(UserState(user_id, movies_watched=2), history=_HISTORY)
             await store.put_token(user_id, "trakt", _TOKEN)
             await store.put_token(user_id, "other", _TOKEN)
+            await store.set_addon_token(user_id, _HASH_A if user_id == "ann" else _HASH_B)
             await store.record_feed_requests([(user_id, _START)])
         assert await store.delete_user("ann")
+        assert await store.addon_token_owner(_HASH_A) is None
+        assert await store.addon_token_owner(_HASH_B) == "bo"
         assert await store.get_user("ann") is None
         assert await store.get_history("ann") is None
         assert await store.get_token("ann", "trakt") is None
@@ -445,6 +457,83 @@ class StateStoreContract:
         await store.put_token("ann", "trakt", _TOKEN)
         assert "SECRET" not in repr(await store.get_user("ann"))
         assert await store.get_history("ann") == _HISTORY
+
+    # -- addon tokens ------------------------------------------------------------------------
+
+    @pytest.mark.anyio
+    async def test_addon_token_owner(self, store: StateStore) -> None:
+        """A set hash names its user; an unknown hash names nobody."""
+        assert await store.addon_token_owner(_HASH_A) is None
+        await store.set_addon_token("ann", _HASH_A)
+        await store.set_addon_token("bo", _HASH_B)
+        assert await store.addon_token_owner(_HASH_A) == "ann"
+        assert await store.addon_token_owner(_HASH_B) == "bo"
+        assert await store.addon_token_owner(_HASH_C) is None
+
+    @pytest.mark.anyio
+    async def test_addon_token_rotation(self, store: StateStore) -> None:
+        """A new hash replaces the user's previous one, which then names nobody."""
+        await store.set_addon_token("ann", _HASH_A)
+        await store.set_addon_token("ann", _HASH_B)
+        assert await store.addon_token_owner(_HASH_A) is None
+        assert await store.addon_token_owner(_HASH_B) == "ann"
+        await store.set_addon_token("ann", _HASH_B)  # the same hash again: a no-op
+        assert await store.addon_token_owner(_HASH_B) == "ann"
+        await store.set_addon_token("bo", _HASH_A)  # a retired hash is free again
+        assert await store.addon_token_owner(_HASH_A) == "bo"
+
+    @pytest.mark.anyio
+    async def test_addon_token_of_another_user_is_refused(self, store: StateStore) -> None:
+        """A hash another user holds is a ValueError, and neither user's token changes."""
+        await store.set_addon_token("ann", _HASH_A)
+        await store.set_addon_token("bo", _HASH_B)
+        with pytest.raises(ValueError, match="another user"):
+            await store.set_addon_token("bo", _HASH_A)
+        assert await store.addon_token_owner(_HASH_A) == "ann"
+        assert await store.addon_token_owner(_HASH_B) == "bo"
+
+    @pytest.mark.anyio
+    async def test_addon_token_is_not_user_state(self, store: StateStore) -> None:
+        """Setting a token neither creates the user nor shows in their state.
+
+        delete_user forgets it, and a user known only by a token is known.
+        """
+        await store.set_addon_token("ann", _HASH_A)
+        assert await store.get_user("ann") is None
+        assert await store.user_ids() == []
+        assert await store.delete_user("ann")
+        assert await store.addon_token_owner(_HASH_A) is None
+        await store.put_user(UserState("bo"))
+        await store.set_addon_token("bo", _HASH_B)
+        assert _HASH_B not in repr(await store.get_user("bo"))
+
+    @pytest.mark.anyio
+    @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(steps=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 5)), max_size=12))
+    async def test_addon_tokens_follow_a_model(
+        self, store: StateStore, steps: list[tuple[int, int]]
+    ) -> None:
+        """Any sequence of sets reads back as a model says.
+
+        One hash per user, the last set wins, and a hash another user holds is refused
+        without a change.
+        """
+        run = next(_RUNS)  # the store outlives one example: name everything per example
+        users = [f"run{run}-user{n}" for n in range(4)]
+        hashes = [f"run{run}-hash{n}" for n in range(6)]
+        model: dict[str, str] = {}
+        for user_n, hash_n in steps:
+            user, digest = users[user_n], hashes[hash_n]
+            owner = next((u for u, h in model.items() if h == digest), None)
+            if owner is not None and owner != user:
+                with pytest.raises(ValueError, match="another user"):
+                    await store.set_addon_token(user, digest)
+            else:
+                await store.set_addon_token(user, digest)
+                model[user] = digest
+        owners = {h: u for u, h in model.items()}
+        for digest in hashes:
+            assert await store.addon_token_owner(digest) == owners.get(digest)
 
     # -- feed requests -----------------------------------------------------------------------
 

@@ -462,3 +462,67 @@ async def test_aclose_finishes_queued_writes(tmp_path: Path) -> None:
     reopened = SqliteStateStore(path)
     assert len(await reopened.user_ids()) == 20
     await reopened.aclose()
+
+
+@pytest.mark.anyio
+async def test_an_unchanged_state_is_decoded_once(tmp_path: Path) -> None:
+    """get_user hands back the same object while the stored text is unchanged, and the new
+    state as soon as anything (this store or another on the file) writes it."""
+    path = tmp_path / "shared.db"
+    one, two = SqliteStateStore(path), SqliteStateStore(path)
+    try:
+        await one.put_user(UserState("ann", movies_watched=1))
+        first = await one.get_user("ann")
+        assert first is await one.get_user("ann")
+        await two.put_user(UserState("ann", movies_watched=2))  # another worker's write
+        second = await one.get_user("ann")
+        assert second is not first
+        assert second == UserState("ann", movies_watched=2)
+        await one.put_user(UserState("ann", movies_watched=1))  # back to the first text
+        assert await one.get_user("ann") == first
+        assert await one.delete_user("ann")
+        assert await one.get_user("ann") is None
+    finally:
+        await one.aclose()
+        await two.aclose()
+
+
+@pytest.mark.anyio
+async def test_decoded_users_is_bounded(tmp_path: Path) -> None:
+    """Past ``decoded_users``, states are decoded on every read (equal, never stale); 0
+    keeps none."""
+    for size in (0, 2):
+        store = SqliteStateStore(tmp_path / f"bounded-{size}.db", decoded_users=size)
+        try:
+            for n in range(4):
+                await store.put_user(UserState(f"u{n}", movies_watched=n))
+            reads = [[await store.get_user(f"u{n}") for n in range(4)] for _ in range(2)]
+            assert reads[0] == reads[1] == [UserState(f"u{n}", movies_watched=n) for n in range(4)]
+            kept = [a is b for a, b in zip(*reads, strict=True)]
+            assert sum(kept) == size
+        finally:
+            await store.aclose()
+    with pytest.raises(ValueError, match="decoded_users"):
+        SqliteStateStore(decoded_users=-1)
+
+
+@pytest.mark.anyio
+async def test_addon_tokens_are_stored_as_hashes_only(tmp_path: Path) -> None:
+    """The addon token itself is nowhere in the file: only its SHA-256 hash is."""
+    from reclio import addons  # noqa: PLC0415
+
+    path = tmp_path / "state.db"
+    store = SqliteStateStore(path)
+    try:
+        token = await addons.issue_addon_token(store, "ann")
+        assert await addons.addon_token_owner(store, token) == "ann"
+    finally:
+        await store.aclose()
+    raw = _all_bytes(tmp_path)
+    assert token.encode() not in raw
+    assert addons.hash_addon_token(token).encode() in raw
+
+
+def _all_bytes(folder: Path) -> bytes:
+    """Every file of a folder (the database, its WAL and shared memory), concatenated."""
+    return b"".join(path.read_bytes() for path in sorted(folder.iterdir()))
