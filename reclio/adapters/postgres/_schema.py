@@ -107,6 +107,15 @@ MIGRATIONS: Final[tuple[Migration, ...]] = (
         )
         """,
     ),
+    Migration(
+        "per-user addon tokens (only a hash of each token is kept)",
+        """
+        CREATE TABLE addon_tokens (
+            user_id    bytea PRIMARY KEY,
+            token_hash text COLLATE "C" NOT NULL UNIQUE
+        )
+        """,
+    ),
 )
 """Migrations, oldest first."""
 

@@ -72,7 +72,7 @@ _FIRST_REF: Final[_RefKey] = ("", -(2**63))
 # Every table that holds something of one user, for delete_user.
 _FORGET_USER: Final = tuple(
     f"DELETE FROM {table} WHERE user_id = %s"  # noqa: S608 - constant names
-    for table in ("users", "history", "histories", "credentials", "feed_requests")
+    for table in ("users", "history", "histories", "credentials", "feed_requests", "addon_tokens")
 )
 _UPSERT_USER: Final = (
     "INSERT INTO users (user_id, doc, next_sync_at) VALUES (%s, %s, %s)"
@@ -441,6 +441,44 @@ class PostgresStateStore(StateStore):
             )
 
         await self._write("delete_token", write, secret=True, single=True)
+
+    # -- addon tokens ------------------------------------------------------------------------
+
+    async def set_addon_token(self, user_id: str, token_hash: str) -> None:
+        """Make ``token_hash`` the user's only addon token hash (one statement).
+
+        Raises:
+            ValueError: another user holds ``token_hash`` (nothing is changed).
+            SourceUnavailable: the database failed (nothing is changed).
+        """
+
+        async def write(conn: _Conn) -> None:
+            cur = await conn.execute(
+                "SELECT user_id FROM addon_tokens WHERE token_hash = %s", (token_hash,)
+            )
+            row = await cur.fetchone()
+            if row is not None and bytes(row[0]) != _key(user_id):
+                msg = "that addon token hash belongs to another user: issue a fresh token"
+                raise ValueError(msg)
+            await conn.execute(
+                "INSERT INTO addon_tokens (user_id, token_hash) VALUES (%s, %s)"
+                " ON CONFLICT (user_id) DO UPDATE SET token_hash = excluded.token_hash",
+                (_key(user_id), token_hash),
+            )
+
+        await self._write("set_addon_token", write, secret=True)
+
+    async def addon_token_owner(self, token_hash: str) -> str | None:
+        """The user holding ``token_hash``, or ``None``."""
+
+        async def read(conn: _Conn) -> tuple[Any, ...] | None:
+            cur = await conn.execute(
+                "SELECT user_id FROM addon_tokens WHERE token_hash = %s", (token_hash,)
+            )
+            return await cur.fetchone()
+
+        row = await self._read("addon_token_owner", read, secret=True)
+        return None if row is None else bytes(row[0]).decode()
 
     # -- feed log ----------------------------------------------------------------------------
 
