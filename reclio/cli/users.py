@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from reclio.addons import add_user, rotate_addon_token
 from reclio.bootstrap import build
 from reclio.cli._common import Commands, add_state, config_of
 from reclio.cli._output import say, warn
@@ -25,8 +26,18 @@ def register(commands: Commands[argparse.ArgumentParser], common: argparse.Argum
     add.add_argument("--trakt-access-token", metavar="T", help="the user's Trakt access token")
     add.add_argument("--trakt-refresh-token", metavar="R", help="and its refresh token")
     add.add_argument("--expires-at", metavar="ISO", help="when the access token expires")
+    add.add_argument("--base-url", metavar="URL", help="addon URL base (RECLIO_PUBLIC_URL)")
     add_state(add)
     add.set_defaults(handler=_add)
+
+    token = which.add_parser(
+        "token", parents=[common], help="issue a user a new addon URL (the old one stops)"
+    )
+    token.add_argument("user_id", metavar="USER_ID")
+    token.add_argument("--rotate", action="store_true", help="issue the new token (required)")
+    token.add_argument("--base-url", metavar="URL", help="addon URL base (RECLIO_PUBLIC_URL)")
+    add_state(token)
+    token.set_defaults(handler=_token)
 
     listing = which.add_parser(
         "list", parents=[common], help="every user: connected, syncs, managed lists"
@@ -62,23 +73,47 @@ def _add(args: argparse.Namespace) -> int:
         raise ConfigurationError(msg)
     config = config_of(args)
 
+    base = args.base_url or config.app.public_url
+
     async def run() -> tuple[str, int]:
         async with build(config, jobs=False, count_feed_requests=False) as runtime:
-            if tokens[0] is None:
-                from reclio.domain import UserState  # noqa: PLC0415
+            lines = []
+            if tokens[0] is not None:
+                text, code = await users_add(
+                    runtime.store,
+                    args.user_id,
+                    access_token=tokens[0],
+                    refresh_token=tokens[1],
+                    expires_at=args.expires_at,
+                    clock=runtime.clock,
+                )
+                if code != 0:
+                    return text, code
+                lines.append(text)
+            try:
+                url = await add_user(runtime.store, args.user_id, base_url=base)
+            except ValueError as exc:
+                return str(exc), 2
+            lines.append(f"addon URL of {args.user_id!r} (paste it into Chillio): {url}")
+            return "\n".join(lines), 0
 
-                if await runtime.store.get_user(args.user_id) is None:
-                    await runtime.store.put_user(UserState(args.user_id))
-                    return f"user {args.user_id!r} added", 0
-                return f"user {args.user_id!r} is already known", 0
-            return await users_add(
-                runtime.store,
-                args.user_id,
-                access_token=tokens[0],
-                refresh_token=tokens[1],
-                expires_at=args.expires_at,
-                clock=runtime.clock,
-            )
+    return _finish(*asyncio.run(run()))
+
+
+def _token(args: argparse.Namespace) -> int:
+    if not args.rotate:
+        msg = "addon tokens are kept only as hashes: pass --rotate to issue a new addon URL"
+        raise ConfigurationError(msg)
+    config = config_of(args)
+    base = args.base_url or config.app.public_url
+
+    async def run() -> tuple[str, int]:
+        async with build(config, jobs=False, count_feed_requests=False) as runtime:
+            try:
+                url = await rotate_addon_token(runtime.store, args.user_id, base_url=base)
+            except LookupError as exc:
+                return str(exc).strip("'\""), 1
+            return f"new addon URL of {args.user_id!r} (the old one stopped working): {url}", 0
 
     return _finish(*asyncio.run(run()))
 
