@@ -29,6 +29,10 @@ running: /feeds p99 < 50 ms. Ends with one JSON line of the figures.
 Needs wrk (Debian: apt-get install wrk) and taskset, and reclio[examples] with uvloop and
 httptools. Other processes on the machine share its cores: run it twice.
 
+Each run also reports how often the server's event loop was late waking a 5 ms timer by
+more than 20/50/100 ms (``loop_stalls``). To name slow callbacks in the server's log, set
+FEEDS_HTTP_DEBUG to a duration in seconds (asyncio debug mode; it slows the server).
+
 Run: python benchmarks/feeds_http.py [--users 10000] [--seconds 10] [--max-requests 200000]
 """
 
@@ -36,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
@@ -46,6 +51,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -148,8 +154,64 @@ def bench_app() -> Any:  # noqa: ANN401 - uvicorn's --factory: the Starlette app
         return bootstrap.build(config, jobs=jobs, content_sync=content)
 
     app = create_app(build=runtime, reuse_users=int(os.environ.get(REUSE_ENV, "10000")))
+    stalls = Stalls()
+
+    async def stalls_route(request: Request) -> Response:
+        body = stalls.figures()
+        if "reset" in request.query_params:
+            stalls.reset()
+        return Response(json.dumps(body), media_type="application/json")
+
     app.router.routes.insert(0, Route("/bench/constant", constant, methods=["GET"]))
+    app.router.routes.insert(0, Route("/bench/stalls", stalls_route, methods=["GET"]))
+    serve = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:  # noqa: ANN401 - the Starlette app
+        async with serve(app):
+            if "FEEDS_HTTP_DEBUG" in os.environ:  # name the slow callbacks in the server log
+                loop = asyncio.get_running_loop()
+                loop.set_debug(True)
+                loop.slow_callback_duration = float(os.environ["FEEDS_HTTP_DEBUG"])
+            watch = asyncio.create_task(stalls.watch())
+            try:
+                yield
+            finally:
+                watch.cancel()
+
+    app.router.lifespan_context = lifespan
     return app
+
+
+class Stalls:
+    """How late the server's event loop wakes a 5 ms timer: its stalls, in the server."""
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        self._late: list[float] = []
+        self._ticks = 0
+
+    async def watch(self) -> None:
+        while True:
+            started = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self._ticks += 1
+            late = time.perf_counter() - started - 0.005
+            if late > 0.02:
+                self._late.append(late)
+
+    def figures(self) -> dict[str, Any]:
+        late = self._late
+        return {
+            "ticks": self._ticks,
+            "over_20ms": len(late),
+            "over_50ms": sum(x > 0.05 for x in late),
+            "over_100ms": sum(x > 0.1 for x in late),
+            "max_ms": round(max(late, default=0.0) * 1000, 1),
+            "stalled_s": round(sum(late), 2),
+        }
 
 
 def healthy_state(rng: random.Random, n: int) -> UserState:
@@ -334,7 +396,7 @@ def with_jobs(
     """Load at 64 connections while a first content sync and a sweep of every user run.
 
     Both are started through the admin routes a second into the load (the server's
-    scheduler is off, so nothing ran before).
+    scheduler is off, so nothing ran before), after the same warm-up as the other runs.
     """
     copy = folder / "jobs.sqlite3"
     shutil.copyfile(setup["path"], copy)
@@ -342,7 +404,10 @@ def with_jobs(
     headers = {"x-admin-token": ADMIN_TOKEN}
     try:
         server.wait_ready()
+        # Warm up as for the other runs: every user's first body is built, not reused.
+        Load(server.base, folder, "personal", 16, seconds, len(setup["tokens"])).run()
         load = Load(server.base, folder, "personal", 64, seconds, limit)
+        httpx.get(f"{server.base}/bench/stalls?reset", timeout=10)
         start = datetime.now(UTC)
         process = load.start()
         time.sleep(1.0)
@@ -350,6 +415,7 @@ def with_jobs(
             httpx.post(f"{server.base}/admin/sync/{what}", headers=headers, timeout=30)
         run = load.figures(process)
         end = datetime.now(UTC)
+        run["loop_stalls"] = httpx.get(f"{server.base}/bench/stalls", timeout=10).json()
         jobs = httpx.get(f"{server.base}/admin/jobs", headers=headers, timeout=30).json()["jobs"]
     finally:
         server.stop()
@@ -380,7 +446,10 @@ def main(users: int, seconds: float, limit: int) -> dict[str, Any]:
             Load(server.base, folder, "personal", 16, seconds, len(setup["tokens"])).run()
             for conns in CONNECTIONS:
                 for name in ("constant", "personal"):
-                    runs[name][conns] = Load(server.base, folder, name, conns, seconds, limit).run()
+                    httpx.get(f"{server.base}/bench/stalls?reset", timeout=10)
+                    run = Load(server.base, folder, name, conns, seconds, limit).run()
+                    run["loop_stalls"] = httpx.get(f"{server.base}/bench/stalls", timeout=10).json()
+                    runs[name][conns] = run
         finally:
             server.stop()
         fresh = Server(setup["path"], folder, jobs=False, reuse=False)
@@ -440,6 +509,8 @@ def report(figures: dict[str, Any]) -> None:
     jobs = figures["with_jobs_64"]
     print(f"  {'/{token}/feeds + jobs':26}{64:>6}{jobs['rps']:>10.0f}{jobs['p50_ms']:>9.2f}"
           f"{jobs['p99_ms']:>9.2f}{jobs['non200']:>8}{jobs['degraded']:>10}")
+    print(f"    the server's loop stalled > 50 ms {jobs['loop_stalls']['over_50ms']} times"
+          f" (max {jobs['loop_stalls']['max_ms']} ms) during that run")
     for kind, job in jobs["jobs"].items():
         print(f"    {kind}: {job['state']}, overlapped the load for {job['overlap_s']} s,"
               f" progress {job['progress']}")
