@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -18,7 +20,7 @@ from examples.chilllink_app.health import healthz, publish
 from examples.chilllink_app.jobs import JobBoard, Periodic, Scheduler, worker_name
 from reclio import bootstrap
 from reclio.config import AppConfig, ReclioConfig
-from reclio.errors import ConfigurationError
+from reclio.errors import ConfigurationError, ReclioError
 from reclio.sync import LAST_RUN_CURSOR
 
 if TYPE_CHECKING:
@@ -139,9 +141,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        settled = config or ReclioConfig.from_env()
+        try:
+            settled = config or ReclioConfig.from_env()
+            runtime = (build or default_build)(settled)
+        except ReclioError as exc:
+            if config is not None or build is not None:
+                raise  # an embedding application handles its own errors
+            # Run under uvicorn: one line that names the fix, not a 30-line traceback.
+            sys.stderr.write(f"reclio: the app cannot start: {exc}\n")
+            sys.stderr.flush()
+            os._exit(2)
         settings = settled.app
-        runtime = (build or default_build)(settled)
         async with runtime:
             board = JobBoard(runtime.clock)
             feeds = FeedsService(
