@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_a_bad_variable_stops_the_app_with_one_line(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RECLIO_")}
     env |= {"RECLIO_HTTP_TIMEOUT": "soon", "RECLIO_STATE_PATH": str(tmp_path / "s.sqlite3")}
-    done = subprocess.run(  # noqa: S603 - fixed argv
+    done = subprocess.run(
         [sys.executable, "-m", "uvicorn", "examples.chilllink_app:app", "--port", "0"],
         cwd=ROOT,
         env=env,
