@@ -34,4 +34,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/feeds_build.py
 
 clean:
-	rm -rf $(VENV) site demo.sqlite3 demo.sqlite3-wal demo.sqlite3-shm .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) site demo.sqlite3 demo.sqlite3-wal demo.sqlite3-shm demo.sqlite3.reclio .mypy_cache .ruff_cache .pytest_cache .hypothesis
