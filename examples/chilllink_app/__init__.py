@@ -13,9 +13,9 @@ Routes (docs/embedding.md has the whole story):
   unknown token gets the non-personal layout, never another user's rows.
 * ``GET /manifest``, ``GET /feeds?user_id=...``: for hosts that identify users themselves;
   ``user_id`` is served personally only with ``RECLIO_APP_USER_ID_PARAM=on``.
-* ``GET /admin/recombee/diagnose``, ``POST /admin/sync/content``,
-  ``POST /admin/sync/user/{id}``, ``GET /admin/jobs/{id}``: behind ``X-Admin-Token``
-  (``RECLIO_ADMIN_TOKEN``).
+* ``GET /admin/recombee/diagnose``, ``POST /admin/sync/content``, ``POST
+  /admin/sync/users``, ``POST /admin/sync/user/{id}``, ``GET /admin/jobs[/{id}]``: behind
+  ``X-Admin-Token`` (``RECLIO_ADMIN_TOKEN``).
 * ``GET /healthz``: the store and the last health verdict; 503 when degraded.
 
 The lifespan builds the runtime (`reclio.bootstrap.build`) and runs content sync (daily),
