@@ -72,7 +72,7 @@ class FeedRequestCounter:
                 self._pending = kept[-self._max_pending :]
                 return 0
             if self._dropped:
-                _log.warning("dropped %d feed-request counts: more than max_pending waited", self._dropped)
+                _log.warning("dropped %d feed-request counts over max_pending", self._dropped)
                 self._dropped = 0
             return len(batch)
 
