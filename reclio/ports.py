@@ -284,6 +284,15 @@ class Embedder(Protocol):
         """Length of every vector this embedder produces."""
         ...
 
+    @property
+    def identity(self) -> str:
+        """Names what produces the vectors (the model), cheaply, without loading it.
+
+        Content sync embeds a title again when its text or this identity changes, so
+        switching models re-embeds every title and never mixes two models' vectors.
+        """
+        ...
+
     async def embed(self, texts: Sequence[str]) -> Vector:
         """One unit-length float32 row per text, in order."""
         ...

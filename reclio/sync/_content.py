@@ -166,8 +166,8 @@ class ContentSync:
         notify(Progress("candidates", len(refresh) + len(new), len(refresh) + len(new)))
         carried = await self._fetch_and_store(run, refresh, new, notify)
         await self._store.set_cursor(REFRESH_CURSOR, _dump_refs(carried))
-        await self._push_and_embed(run, notify)
-        await self._rebuild_index(notify)
+        dimension = await self._push_and_embed(run, notify)
+        await self._rebuild_index(notify, dimension)
 
     # -- phase 1 -------------------------------------------------------------------------------
 
@@ -311,23 +311,28 @@ class ContentSync:
 
     # -- phase 3 -------------------------------------------------------------------------------
 
-    async def _push_and_embed(self, run: Run, notify: ProgressCallback) -> None:
+    async def _push_and_embed(self, run: Run, notify: ProgressCallback) -> int | None:
+        """Push and embed what needs it; returns the dimension embedded (None: nothing)."""
         # Collect refs first, then work: no writes while the store is being paged through.
         pending: list[ItemRef] = []
         embeds = False
+        needs_embedding = self._needs_embedding
         async for batch in self._store.iter_titles(batch_size=self._config.batch_size):
-            pending.extend(r.title.ref for r in batch if r.needs_push or _needs_embedding(r))
-            embeds = embeds or any(_needs_embedding(r) for r in batch)
+            pending.extend(r.title.ref for r in batch if r.needs_push or needs_embedding(r))
+            embeds = embeds or any(needs_embedding(r) for r in batch)
         if embeds:
             # A new version before any vector changes: an index built earlier is now stale,
             # even if this run dies before it rebuilds the index.
             await self._store.set_cursor(VECTORS_CURSOR, uuid.uuid4().hex)
         size = self._config.batch_size
+        dimension = None
         for start in range(0, len(pending), size):
             records = await self._store.get_titles(pending[start : start + size])
             await self._push(run, [r for r in records if r.needs_push])
-            await self._embed(run, [r for r in records if _needs_embedding(r)])
+            embedded = await self._embed(run, [r for r in records if needs_embedding(r)])
+            dimension = embedded or dimension
             notify(Progress("push", min(start + size, len(pending)), len(pending)))
+        return dimension
 
     async def _push(self, run: Run, records: Sequence[CatalogRecord]) -> None:
         if not records:
@@ -348,28 +353,37 @@ class ContentSync:
             await self._store.mark_synced(hashes)
         run.pushed += len(hashes)
 
-    async def _embed(self, run: Run, records: Sequence[CatalogRecord]) -> None:
+    async def _embed(self, run: Run, records: Sequence[CatalogRecord]) -> int | None:
+        """Embed and store ``records``; returns the vectors' dimension (None: none stored)."""
         if not records:
-            return
+            return None
         try:
             run.call()
             vectors = await self._embedder.embed([r.title.embedding_text() for r in records])
         except SourceError as exc:
             run.error("embed", exc)
             run.failed += len(records)
-            return
+            return None
+        identity = self._embedder.identity
         rows = [
-            (r.title.ref, r.title.text_hash(), vector)
+            (r.title.ref, r.title.text_hash(identity), vector)
             for r, vector in zip(records, vectors, strict=True)
         ]
         await self._store.put_embeddings(rows)
         run.embedded += len(rows)
+        return int(vectors.shape[1])
+
+    def _needs_embedding(self, record: CatalogRecord) -> bool:
+        # The hash covers the embedder too: a new model re-embeds every title.
+        return record.embedded_hash != record.title.text_hash(self._embedder.identity)
 
     # -- phase 4 -------------------------------------------------------------------------------
 
-    async def _rebuild_index(self, notify: ProgressCallback) -> None:
-        # Rebuilds (and publishes) only when the stored vectors' version moved.
-        count = await self._index.update(self._store)
+    async def _rebuild_index(self, notify: ProgressCallback, dimension: int | None) -> None:
+        # Rebuilds (and publishes) only when the stored vectors' version moved. While a new
+        # model's vectors replace an old one's, only those of the dimension embedded now
+        # are indexed.
+        count = await self._index.update(self._store, dimension=dimension)
         if count is not None:
             notify(Progress("index", count, count))
 
@@ -390,10 +404,6 @@ async def rebuild_index(store: ContentStore, index: IndexSlot) -> int:
     """
     await index.refresh(store)
     return len(index)
-
-
-def _needs_embedding(record: CatalogRecord) -> bool:
-    return record.embedded_hash != record.title.text_hash()
 
 
 def _ignore(_progress: Progress) -> None:

@@ -103,8 +103,14 @@ class IndexSlot(VectorIndex):
         self.swap(fresh)
         self._version = version
 
-    async def update(self, store: VectorStore) -> int | None:
+    async def update(self, store: VectorStore, *, dimension: int | None = None) -> int | None:
         """Content sync's index phase: rebuild from the stored vectors if they changed.
+
+        Args:
+            store: The stored vectors and their version.
+            dimension: Index only vectors of this length (content sync passes the one it
+                just embedded, so an old model's vectors of another length are left out
+                while a new model replaces them). ``None``: every vector.
 
         Returns:
             How many vectors the rebuilt index holds; ``None`` when nothing was rebuilt
@@ -112,12 +118,13 @@ class IndexSlot(VectorIndex):
 
         Raises:
             SourceError: the store failed.
-            ValueError: the stored vectors have different dimensions.
+            ValueError: the stored vectors have different dimensions and ``dimension`` is
+                ``None``.
         """
         version = await store.get_cursor(VECTORS_CURSOR)
         if len(self) > 0 and self._version == version:
             return None
-        refs, matrix = await stored_vectors(store)
+        refs, matrix = await stored_vectors(store, dimension=dimension)
         if not refs:
             return None
         await self.rebuild(zip(refs, matrix, strict=True), version=version)
@@ -224,11 +231,12 @@ class PublishedIndex(IndexSlot):
         safe = version if re.fullmatch(r"[A-Za-z0-9_.-]+", version) else _digest(version)
         return f"{self._kind}-{safe}{_SUFFIX}"
 
-    async def update(self, store: VectorStore) -> int | None:
+    async def update(self, store: VectorStore, *, dimension: int | None = None) -> int | None:
         """Content sync's index phase: build and publish, only if the vectors changed.
 
         When the published index already matches the stored vectors, it is loaded (if
-        this process does not hold it yet) and nothing is built.
+        this process does not hold it yet) and nothing is built. ``dimension`` is as in
+        `IndexSlot.update`.
 
         Returns:
             How many vectors the newly published index holds; ``None`` when nothing was
@@ -236,7 +244,8 @@ class PublishedIndex(IndexSlot):
 
         Raises:
             SourceError: the store failed, or the index file could not be written.
-            ValueError: the stored vectors have different dimensions.
+            ValueError: the stored vectors have different dimensions and ``dimension`` is
+                ``None``.
         """
         version = await store.get_cursor(VECTORS_CURSOR) or _NO_VERSION
         name = self.file_name(version)
@@ -244,7 +253,7 @@ class PublishedIndex(IndexSlot):
             if self._published != name:
                 await self._load(name, version)
             return None
-        refs, matrix = await stored_vectors(store)
+        refs, matrix = await stored_vectors(store, dimension=dimension)
         if not refs:
             return None
         fresh = await asyncio.to_thread(self._build_and_save, refs, matrix, name)
@@ -345,32 +354,46 @@ def _digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
-async def stored_vectors(store: EmbeddingStore) -> tuple[list[ItemRef], Vector]:
+async def stored_vectors(
+    store: EmbeddingStore, *, dimension: int | None = None
+) -> tuple[list[ItemRef], Vector]:
     """Every stored vector: the refs in store order and one float32 matrix of their rows.
 
     One contiguous matrix (not a list of rows) keeps a build's memory at the vectors' size.
 
+    Args:
+        store: Where the vectors are.
+        dimension: Keep only vectors of this length (the others are counted in a log
+            line); ``None``: every vector, which must then have one length.
+
     Raises:
         SourceError: the store failed.
-        ValueError: the stored vectors have different dimensions.
+        ValueError: ``dimension`` is ``None`` and the stored vectors have different lengths.
     """
     refs: list[ItemRef] = []
     blocks: list[Vector] = []
+    lengths: set[int] = set()
+    left_out = 0
     async for batch in store.iter_embeddings():
-        if not batch:
-            continue
-        refs.extend(ref for ref, _ in batch)
-        try:
-            blocks.append(np.asarray([vector for _, vector in batch], dtype=np.float32))
-        except ValueError as exc:
+        kept = [(ref, v) for ref, v in batch if dimension is None or len(v) == dimension]
+        left_out += len(batch) - len(kept)
+        lengths.update(len(v) for _, v in kept)
+        if len(lengths) > 1:
             msg = (
-                "stored vectors have different dimensions: the embedder changed; embed every"
-                " title again with one embedder"
+                f"stored vectors have {len(lengths)} lengths: the embedding model changed;"
+                " run content sync (reclio sync content) to embed every title again"
             )
-            raise ValueError(msg) from exc
+            raise ValueError(msg)
+        if kept:
+            refs.extend(ref for ref, _ in kept)
+            blocks.append(np.asarray([v for _, v in kept], dtype=np.float32))
+    if left_out:
+        _log.info(
+            "left %d stored vectors of another length than %s out of the index: content sync"
+            " embeds those titles again",
+            left_out,
+            dimension,
+        )
     if not refs:
         return [], np.zeros((0, 0), dtype=np.float32)
-    if len({block.shape[1] for block in blocks}) > 1:
-        msg = "stored vectors have different dimensions: the embedder changed; embed again"
-        raise ValueError(msg)
     return refs, np.concatenate(blocks)

@@ -274,6 +274,10 @@ class FlakyEmbedder(Embedder):
     def dimension(self) -> int:  # noqa: D102
         return self.inner.dimension
 
+    @property
+    def identity(self) -> str:  # noqa: D102
+        return self.inner.identity
+
     async def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:  # noqa: D102
         await self.plan.call("embedder.embed")
         return await self.inner.embed(texts)

@@ -8,13 +8,16 @@ from datetime import timedelta
 import attrs
 import pytest
 
-from reclio.adapters.memory import ExactVectorIndex
+from reclio.adapters.memory import ExactVectorIndex, HashingEmbedder
 from reclio.domain import Genre, ItemRef, MediaType, Title, WriteResult
 from reclio.errors import LeaseHeld, SourceUnavailable, SyncError
 from reclio.ports import CandidateList
 from reclio.sync import ContentSyncConfig, IndexSlot, Progress, rebuild_index
 
 DOWN = SourceUnavailable("down", service="test", operation="injected")
+
+EMBEDDER = HashingEmbedder(64).identity
+"""The identity of the embedder every world here uses (conftest.py)."""
 
 
 async def records(world):
@@ -40,7 +43,7 @@ async def test_first_run_fetches_stores_pushes_embeds_and_indexes(make_world):
     for ref, record in stored.items():
         assert record.content_hash == record.title.content_hash()
         assert record.synced_hash == record.content_hash
-        assert record.embedded_hash == record.title.text_hash()
+        assert record.embedded_hash == record.title.text_hash(EMBEDDER)
         assert ref in world.recorder.items
     assert len(world.slot) == 100
     assert {s.stage for s in steps} >= {"candidates", "fetch", "push", "index"}
@@ -82,7 +85,7 @@ async def test_changed_titles_are_pushed_and_reembedded_only_when_text_changed(m
     assert (report.fetched, report.pushed, report.embedded) == (2, 2, 1)
     assert world.recorder.items[ItemRef.movie(1)].popularity == 1.0
     stored = await records(world)
-    assert stored[ItemRef.tv(2)].embedded_hash == stored[ItemRef.tv(2)].title.text_hash()
+    assert stored[ItemRef.tv(2)].embedded_hash == stored[ItemRef.tv(2)].title.text_hash(EMBEDDER)
     assert world.slot.current is not index_before  # rebuilt, swapped
 
 

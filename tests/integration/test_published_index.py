@@ -17,6 +17,7 @@ from reclio.adapters.memory import HashingEmbedder, InMemoryCatalogSource, InMem
 from reclio.adapters.vectors import IndexKind, index_kind
 from reclio.config import VectorConfig
 from reclio.domain import Genre, ItemRef, MediaType, Title, Vector
+from reclio.errors import SourceUnavailable
 from reclio.ports import Embedder, VectorIndex
 from reclio.sync import (
     INDEX_CURSOR,
@@ -115,17 +116,28 @@ class Counted(VectorIndex):
 
 
 class CountingEmbedder(Embedder):
-    """The hashing embedder, counting the texts it embedded."""
+    """The hashing embedder, counting the texts it embedded; fails once past ``fail_after``."""
 
-    def __init__(self) -> None:
-        self.inner = HashingEmbedder(64)
+    def __init__(
+        self, dimension: int = 64, *, identity: str | None = None, fail_after: int | None = None
+    ) -> None:
+        self.inner = HashingEmbedder(dimension)
         self.texts = 0
+        self.fail_after = fail_after
+        self._identity = identity or self.inner.identity
 
     @property
     def dimension(self) -> int:
         return self.inner.dimension
 
+    @property
+    def identity(self) -> str:
+        return self._identity
+
     async def embed(self, texts: Sequence[str]) -> Vector:
+        if self.fail_after is not None and self.texts + len(texts) > self.fail_after:
+            msg = "the model ran out of memory"
+            raise SourceUnavailable(msg, service="embedder", operation="embed")
         self.texts += len(texts)
         return await self.inner.embed(texts)
 
@@ -339,6 +351,63 @@ async def test_a_new_writer_adopts_the_published_index(tmp_path: Path) -> None:
     assert await writer.update(world.store) is None
     assert (counts.builds, counts.loads) == (0, 1)
     assert writer.published == world.writer.published
+
+
+def switch_embedder(world: Installation, embedder: CountingEmbedder, batch_size: int) -> None:
+    """Run content sync from now on with another embedder (a model change)."""
+    world.embedder = embedder
+    world.content = ContentSync(
+        catalog=world.catalog,
+        recommender=LocalRecommender(LocalRecommenderConfig(refit_fraction=1e9)),
+        embedder=embedder,
+        store=world.store,
+        index=world.writer,
+        config=ContentSyncConfig(worker_id="content", batch_size=batch_size),
+        clock=world.clock,
+    )
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("dimension", [64, 32], ids=["same-length", "new-length"])
+async def test_a_new_embedding_model_embeds_every_title_again(
+    tmp_path: Path, dimension: int
+) -> None:
+    """Another model (even of the same length) re-embeds all 100 titles, then nothing."""
+    world = install(tmp_path, "exact")
+    await world.content.run()
+    # Of the same length, only the identity tells the new model from the old one.
+    new = CountingEmbedder(dimension, identity=f"another-model/{dimension}")
+    switch_embedder(world, new, batch_size=1000)
+
+    second = await world.content.run()
+    assert second.embedded == new.texts == 100
+    assert len(world.writer) == 100
+    query = (await new.embed(["space ship planet"]))[0]
+    assert len(world.writer.nearest(query, k=3)) == 3  # the index holds the new model's length
+    third = await world.content.run()
+    assert third.embedded == 0
+
+
+@pytest.mark.anyio
+async def test_an_interrupted_model_change_indexes_only_the_new_model(tmp_path: Path) -> None:
+    """The embedder fails after 40 of 100 titles: those 40 are indexed, the rest next run."""
+    world = install(tmp_path, "exact")
+    await world.content.run()
+    switch_embedder(world, CountingEmbedder(32, fail_after=40), batch_size=20)
+
+    broken = await world.content.run()
+    assert (broken.embedded, broken.failed) == (40, 60)
+    assert len(world.writer) == 40
+    reader, _ = world.reader()
+    assert await reader.refresh(world.store) is True
+    assert len(reader) == 40
+
+    switch_embedder(world, CountingEmbedder(32), batch_size=20)
+    mended = await world.content.run()
+    assert (mended.embedded, mended.failed) == (60, 0)
+    assert len(world.writer) == 100
+    assert await reader.refresh(world.store) is True
+    assert len(reader) == 100
 
 
 def test_kinds_are_file_name_stems(tmp_path: Path) -> None:

@@ -113,7 +113,7 @@ async def test_content_sync_over_http_stores_pushes_and_embeds_the_real_titles()
     for record in stored.values():
         assert record.content_hash == record.title.content_hash()
         assert record.synced_hash == record.content_hash
-        assert record.embedded_hash == record.title.text_hash()
+        assert record.embedded_hash == record.title.text_hash(HashingEmbedder(64).identity)
     assert (report.fetched, report.pushed, report.embedded) == (3, 3, 3)
     assert report.failed == 0
     assert len(slot) == 3

@@ -57,6 +57,11 @@ class HashingEmbedder(Embedder):
         """Length of every vector."""
         return self._dimension
 
+    @property
+    def identity(self) -> str:
+        """``reclio-hashing-v1/{dimension}``: a new dimension (or algorithm) re-embeds."""
+        return f"reclio-hashing-v1/{self._dimension}"
+
     async def embed(self, texts: Sequence[str]) -> Vector:
         """One unit-length float32 row per text, in order (runs inline: microseconds a text)."""
         return self.embed_sync(texts)

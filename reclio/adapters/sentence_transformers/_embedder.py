@@ -82,6 +82,11 @@ class SentenceTransformerEmbedder(Embedder):
         return self._model
 
     @property
+    def identity(self) -> str:
+        """The configured model name or path (the model is not loaded for this)."""
+        return self._model
+
+    @property
     def dimension(self) -> int:
         """Length of every vector (loads the model on first use: call `load` from async code).
 

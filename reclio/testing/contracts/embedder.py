@@ -48,6 +48,15 @@ class EmbedderContract:
         assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
     @pytest.mark.anyio
+    async def test_identity_is_stable(self, embedder: Embedder) -> None:
+        """A non-empty identity that embedding does not change (content sync keys on it)."""
+        before = embedder.identity
+        assert isinstance(before, str)
+        assert before.strip()
+        await embedder.embed(list(_TEXTS))
+        assert embedder.identity == before
+
+    @pytest.mark.anyio
     async def test_empty_batch(self, embedder: Embedder) -> None:
         """No texts give a 0-row matrix of the right width."""
         vectors = await embedder.embed([])
