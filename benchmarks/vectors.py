@@ -53,7 +53,9 @@ from reclio.ports import VectorIndex
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-latest-small"
 K = 10
-ANNOY_SEARCH_K = (2_000, 5_000, 10_000, 20_000, 40_000)
+ANNOY_SEARCH_K = (2_000, 5_000, 10_000, 20_000, 40_000, 80_000)
+ANNOY_MORE_TREES = 200
+"""A second Annoy build with four times the default trees, on the same ``search_k`` grid."""
 VOYAGER_EF = (10, 20, 40, 80, 160)
 NOISE_SCALE = 0.6
 PROBES = (("Toy Story", 1995), ("Alien", 1979), ("The Godfather", 1972), ("Heat", 1995))
@@ -226,7 +228,28 @@ def measure_set(label: str, matrix: np.ndarray, n_queries: int, workdir: Path) -
     for search_k in ANNOY_SEARCH_K:
         tuned = AnnoyVectorIndex(VectorConfig(annoy_search_k=search_k))
         tuned.load(annoy_path)
-        rows.append(row("annoy", tuned, queries, truth, search_k=search_k))
+        rows.append(
+            row("annoy", tuned, queries, truth, trees=config.annoy_trees, search_k=search_k)
+        )
+    more_path = workdir / f"{label}-{ANNOY_MORE_TREES}.ann"
+    more = VectorConfig(annoy_trees=ANNOY_MORE_TREES)
+    _, files = build_save_load(lambda: AnnoyVectorIndex(more), pairs, more_path)
+    for search_k in ANNOY_SEARCH_K[1:4]:
+        tuned = AnnoyVectorIndex(
+            VectorConfig(annoy_trees=ANNOY_MORE_TREES, annoy_search_k=search_k)
+        )
+        tuned.load(more_path)
+        rows.append(
+            row(
+                f"annoy {ANNOY_MORE_TREES} trees",
+                tuned,
+                queries,
+                truth,
+                **files,
+                trees=ANNOY_MORE_TREES,
+                search_k=search_k,
+            )
+        )
 
     voyager_path = workdir / f"{label}.voy"
     voyager, files = build_save_load(lambda: VoyagerVectorIndex(config), pairs, voyager_path)
@@ -243,9 +266,9 @@ def measure_set(label: str, matrix: np.ndarray, n_queries: int, workdir: Path) -
         )
     )
     for ef in VOYAGER_EF:
-        tuned = VoyagerVectorIndex(VectorConfig(voyager_ef=ef))
-        tuned.load(voyager_path)
-        rows.append(row("voyager", tuned, queries, truth, ef=ef))
+        searcher = VoyagerVectorIndex(VectorConfig(voyager_ef=ef))
+        searcher.load(voyager_path)
+        rows.append(row("voyager", searcher, queries, truth, ef=ef))
     return {
         "set": label,
         "size": len(matrix),
@@ -254,6 +277,11 @@ def measure_set(label: str, matrix: np.ndarray, n_queries: int, workdir: Path) -
         **neighbour_stats(matrix),
         "rows": rows,
     }
+
+
+def meets_target(figures: dict[str, float | str]) -> bool:
+    """The acceptance bound: recall@10 >= 0.98 with p50 under 1 ms."""
+    return float(figures["recall_at_10"]) >= 0.98 and float(figures["p50_ms"]) < 1.0
 
 
 def neighbours(titles: list[Title], vectors: np.ndarray) -> dict[str, list[list[object]]]:
@@ -334,8 +362,12 @@ def main() -> None:
     annoy = next(r for r in big if r["index"] == "annoy (default)")  # type: ignore[attr-defined]
     voyager = next(r for r in big if r["index"] == "voyager (default)")  # type: ignore[attr-defined]
     exact = next(r for r in big if r["index"] == "exact")  # type: ignore[attr-defined]
-    annoy_ok = annoy["recall_at_10"] >= 0.98 and annoy["p50_ms"] < 1.0
-    voyager_ok = voyager["recall_at_10"] >= 0.98 and voyager["p50_ms"] < 1.0
+    annoy_ok = meets_target(annoy)
+    voyager_ok = meets_target(voyager)
+    # Annoy's best under the latency bound over every build and search_k measured above.
+    annoy_fast = [r for r in big if str(r["index"]).startswith("annoy") and r["p50_ms"] < 1.0]  # type: ignore[attr-defined]
+    annoy_best = max(annoy_fast, key=lambda r: r["recall_at_10"], default=None)
+    annoy_any_ok = any(meets_target(r) for r in big if str(r["index"]).startswith("annoy"))  # type: ignore[attr-defined]
     print(
         f"\nacceptance at {sets[-1]['size']:,} x {sets[-1]['dimension']} "
         "(recall@10 >= 0.98 and p50 < 1 ms):"
@@ -347,6 +379,13 @@ def main() -> None:
         print(
             f"  {name:17} recall {r['recall_at_10']:.4f}, p50 {r['p50_ms']:.3f} ms: "
             f"{'PASS' if ok else 'FAIL'}"
+        )
+    if annoy_best is not None:
+        print(
+            f"  annoy, best recall of any measured setting with p50 < 1 ms:"
+            f" {annoy_best['recall_at_10']:.4f} (trees={annoy_best['trees']},"
+            f" search_k={annoy_best['search_k']}); any setting meets the target:"
+            f" {'yes' if annoy_any_ok else 'no'}"
         )
     print(f"  exact             p50 {exact['p50_ms']:.3f} ms")
     print(
@@ -362,6 +401,8 @@ def main() -> None:
                 "acceptance": {
                     "annoy_defaults_pass": annoy_ok,
                     "voyager_defaults_pass": voyager_ok,
+                    "annoy_any_setting_passes": annoy_any_ok,
+                    "annoy_best_under_1ms": annoy_best,
                 },
             }
         )
