@@ -1,8 +1,10 @@
 """``reclio state copy SQLITE_PATH POSTGRES_URL``: move an embedded default's state to PostgreSQL.
 
-Everything durable arrives: users, histories, credentials, the feed log, cursors, catalog
-records and embeddings (leases do not: they are minutes long and expire by themselves).
-Values pass through reclio's domain types on the way, so a row that does not decode
+Everything durable arrives: users, histories, credentials, addon tokens, the feed log,
+cursors, catalog records and embeddings (leases do not: they are minutes long and expire by
+themselves). Addon tokens travel as the SHA-256 digests the state holds (no token is ever
+stored, so none is needed): every user's addon URL keeps working, and a rotated one stays
+dead. Values pass through reclio's domain types on the way, so a row that does not decode
 stops the copy before it is written, with the row named. The target must be empty, so a
 copy run twice never counts a feed request twice.
 """
@@ -10,6 +12,7 @@ copy run twice never counts a feed request twice.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,13 +25,15 @@ from reclio.adapters._rows import float32_vector
 from reclio.adapters.postgres._store import PostgresStateStore
 from reclio.adapters.sqlite import SqliteStateStore
 from reclio.domain import ItemRef, MediaType, OAuthToken
-from reclio.errors import ConfigurationError, ReclioError, SourceUnavailable
+from reclio.errors import ConfigurationError, DecodeError, ReclioError, SourceUnavailable
 from reclio.settings import PostgresConfig
 
 __all__ = ["CopyReport", "copy_sqlite_state", "run_state_copy"]
 
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _BATCH: Final = 1000
+_DIGEST: Final = re.compile(r"[0-9a-f]{64}")
+"""What `reclio.addons.hash_addon_token` stores: a SHA-256 as lower-case hex."""
 
 
 def _instant(micros: int) -> datetime:
@@ -43,6 +48,7 @@ class CopyReport:
         users: User states.
         histories: Saved histories (an empty one counts).
         credentials: OAuth tokens.
+        addon_tokens: Users' addon token digests (one per user).
         feed_requests: Recorded ``/feeds`` requests.
         cursors: Named cursors.
         titles: Catalog records.
@@ -52,6 +58,7 @@ class CopyReport:
     users: int = 0
     histories: int = 0
     credentials: int = 0
+    addon_tokens: int = 0
     feed_requests: int = 0
     cursors: int = 0
     titles: int = 0
@@ -72,6 +79,8 @@ def _rows(conn: sqlite3.Connection, statement: str) -> Iterator[list[tuple[Any, 
 
 async def copy_sqlite_state(source: str | Path, target: PostgresStateStore) -> CopyReport:
     """Copy every durable row of the SQLite state file ``source`` into ``target``.
+
+    Users' addon URLs keep working: each addon token's digest arrives as stored.
 
     The file is first opened as a `SqliteStateStore` (which upgrades an older file in
     place, as every reclio command does), then read through a read-only connection.
@@ -124,27 +133,51 @@ async def _copy(sqlite: SqliteStateStore, target: PostgresStateStore, path: Path
             await target.save_user(state, history=history)
             counts["users"] += 1
             counts["histories"] += history is not None
-        for batch in _rows(
-            raw,
-            "SELECT user_id, service, access_token, refresh_token, created_at, expires_in, scope"
-            " FROM credentials",
-        ):
-            for user_id, service, access, refresh, created_at, expires_in, scope in batch:
-                token = OAuthToken(
-                    access, refresh, _instant(created_at), timedelta(microseconds=expires_in), scope
-                )
-                await target.put_token(user_id, service, token)
-                counts["credentials"] += 1
-        for batch in _rows(raw, "SELECT user_id, at FROM feed_requests ORDER BY at"):
-            await target.record_feed_requests([(user, _instant(at)) for user, at in batch])
-            counts["feed_requests"] += len(batch)
-        for batch in _rows(raw, "SELECT name, value FROM cursors"):
-            for name, value in batch:
-                await target.set_cursor(name, value)
-                counts["cursors"] += 1
+        await _copy_rows(raw, target, counts)
     finally:
         raw.close()
     return CopyReport(**counts)
+
+
+async def _copy_rows(
+    raw: sqlite3.Connection, target: PostgresStateStore, counts: dict[str, int]
+) -> None:
+    """The tables no role lists: credentials, addon tokens, the feed log and cursors."""
+    for batch in _rows(
+        raw,
+        "SELECT user_id, service, access_token, refresh_token, created_at, expires_in, scope"
+        " FROM credentials",
+    ):
+        for user_id, service, access, refresh, created_at, expires_in, scope in batch:
+            token = OAuthToken(
+                access, refresh, _instant(created_at), timedelta(microseconds=expires_in), scope
+            )
+            await target.put_token(user_id, service, token)
+            counts["credentials"] += 1
+    for batch in _rows(raw, "SELECT user_id, token_hash FROM addon_tokens ORDER BY user_id"):
+        for user_id, token_hash in batch:
+            await target.set_addon_token(user_id, _digest(user_id, token_hash))
+            counts["addon_tokens"] += 1
+    for batch in _rows(raw, "SELECT user_id, at FROM feed_requests ORDER BY at"):
+        await target.record_feed_requests([(user, _instant(at)) for user, at in batch])
+        counts["feed_requests"] += len(batch)
+    for batch in _rows(raw, "SELECT name, value FROM cursors"):
+        for name, value in batch:
+            await target.set_cursor(name, value)
+            counts["cursors"] += 1
+    # Leases are not copied: each lasts minutes and is renewed by a live holder, so a
+    # copied one would only block the target's workers until it expired.
+
+
+def _digest(user_id: str, token_hash: object) -> str:
+    """A stored addon token hash, checked: only a digest may reach the target, never a token."""
+    if not isinstance(token_hash, str) or _DIGEST.fullmatch(token_hash) is None:
+        msg = (
+            f"the stored addon token of user {user_id[:40]!r} is not a SHA-256 digest: rotate"
+            " it (reclio users token USER_ID --rotate), empty the target schema, copy again"
+        )
+        raise DecodeError(msg, service="sqlite", operation="copy")
+    return token_hash
 
 
 def run_state_copy(sqlite_path: str | Path, postgres_url: str) -> tuple[str, int]:

@@ -1,5 +1,5 @@
-"""`reclio state copy`: every user, history, credential, feed request, cursor, title and vector
-of a SQLite state file arrives in PostgreSQL."""
+"""`reclio state copy`: every user, history, credential, addon token, feed request, cursor,
+title and vector of a SQLite state file arrives in PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from reclio.adapters.sqlite import SqliteStateStore
+from reclio.addons import add_user, addon_token_owner, hash_addon_token, rotate_addon_token
 from reclio.domain import (
     CatalogRecord,
     Genre,
@@ -21,6 +22,7 @@ from reclio.domain import (
     UserHistory,
     UserState,
 )
+from reclio.errors import DecodeError
 from reclio.testing.postgres import TemporaryCluster
 
 pytest.importorskip("psycopg")
@@ -36,6 +38,7 @@ pytestmark = pytest.mark.anyio
 
 _AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
 _TOKEN = OAuthToken("access-SECRET", "refresh-SECRET", _AT, timedelta(days=90), "public")
+_BASE = "https://feeds.example.org"
 
 
 def _title(ref: ItemRef) -> Title:
@@ -61,6 +64,8 @@ async def _fill(path: Path) -> dict[str, UserHistory]:
         await store.save_user(state, history=history)
         if n % 4 == 0:
             await store.put_token(user_id, "trakt", _TOKEN)
+        if n % 3 == 0:
+            await store.set_addon_token(user_id, hash_addon_token(f"addon-token-of-{n:02d}"))
         await store.record_feed_requests(
             [(user_id, _AT + timedelta(minutes=m)) for m in range(n % 5)]
         )
@@ -81,6 +86,7 @@ async def test_everything_arrives(postgres_cluster: TemporaryCluster, tmp_path: 
     report = await copy_sqlite_state(path, target)
     assert (report.users, report.histories, report.credentials, report.cursors) == (26, 25, 7, 2)
     assert (report.titles, report.embeddings, report.feed_requests) == (1239, 1239, 50)
+    assert report.addon_tokens == 9
 
     source = SqliteStateStore(path)
     assert await target.user_ids() == await source.user_ids()
@@ -92,6 +98,11 @@ async def test_everything_arrives(postgres_cluster: TemporaryCluster, tmp_path: 
         assert await target.feed_requests_since(user_id, since) == await source.feed_requests_since(
             user_id, since
         )
+    for n in range(25):
+        digest = hash_addon_token(f"addon-token-of-{n:02d}")
+        owner = await source.addon_token_owner(digest)
+        assert (owner is not None) == (n % 3 == 0)
+        assert await target.addon_token_owner(digest) == owner
     assert set(histories) <= set(await target.user_ids())
     for name in ("content:last_run", "content:refresh"):
         assert await target.get_cursor(name) == await source.get_cursor(name)
@@ -124,6 +135,7 @@ async def test_run_state_copy_reports_and_hides_the_password(
     text, code = await _in_thread(run_state_copy, path, url)
     assert code == 0, text
     assert "26 users" in text
+    assert "9 addon tokens" in text
     assert "SECRET" not in text
     text, code = await _in_thread(run_state_copy, path, url)
     assert code == 1
@@ -131,6 +143,92 @@ async def test_run_state_copy_reports_and_hides_the_password(
     assert "SECRET" not in text
     text, code = await _in_thread(run_state_copy, tmp_path / "missing.sqlite3", url)
     assert (code, "is not a SQLite state file" in text) == (1, True)
+
+
+async def test_addon_urls_survive_the_copy(
+    postgres_cluster: TemporaryCluster, tmp_path: Path
+) -> None:
+    """Each user's addon token resolves to them after the copy; old and wrong tokens do not.
+
+    Only digests move: no token appears in any PostgreSQL table (nor could one: the SQLite
+    file never held one).
+    """
+    path = tmp_path / "state.sqlite3"
+    source = SqliteStateStore(path)
+    # What `reclio users add` and `reclio users token --rotate` do.
+    first = {user: await add_user(source, user, base_url=_BASE) for user in ("ann", "bo")}
+    current = {**first, "bo": await rotate_addon_token(source, "bo", base_url=_BASE)}
+    tokens = {user: _token_of(url) for user, url in current.items()}
+    retired = _token_of(first["bo"])
+    assert await addon_token_owner(source, retired) is None
+    await source.aclose()
+
+    url = postgres_cluster.create_database(f"a_{uuid.uuid4().hex[:10]}")
+    target = PostgresStateStore(PostgresConfig(url))
+    try:
+        report = await copy_sqlite_state(path, target)
+        for user, token in tokens.items():
+            assert await addon_token_owner(target, token) == user
+        assert await addon_token_owner(target, retired) is None
+        assert await addon_token_owner(target, "x" * 43) is None
+        assert (report.users, report.addon_tokens) == (2, 2)
+    finally:
+        await target.aclose()
+
+    dump = await _dump(url, "reclio")
+    for token in [*tokens.values(), retired]:
+        assert token not in dump
+        assert token.encode().hex() not in dump  # nor as the bytes of a bytea column
+    for token in tokens.values():
+        assert hash_addon_token(token) in dump  # the dump does read the token table
+    assert hash_addon_token(retired) not in dump
+
+
+async def test_a_stored_token_that_is_no_digest_stops_the_copy(
+    postgres_cluster: TemporaryCluster, tmp_path: Path
+) -> None:
+    """A token column holding anything but a SHA-256 digest never reaches PostgreSQL."""
+    path = tmp_path / "state.sqlite3"
+    source = SqliteStateStore(path)
+    await add_user(source, "ann", base_url=_BASE)
+    plaintext = "plain-token-SECRET-0123456789abcdef"
+    await source.set_addon_token("bo", plaintext)  # as if a broken tool had stored a token
+    await source.aclose()
+    url = postgres_cluster.create_database(f"d_{uuid.uuid4().hex[:10]}")
+    target = PostgresStateStore(PostgresConfig(url))
+    try:
+        with pytest.raises(DecodeError, match=r"user 'bo' is not a SHA-256 digest") as caught:
+            await copy_sqlite_state(path, target)
+        assert "SECRET" not in str(caught.value)
+        assert await target.addon_token_owner(plaintext) is None
+    finally:
+        await target.aclose()
+    assert plaintext not in await _dump(url, "reclio")
+
+
+def _token_of(addon_url: str) -> str:
+    """The token in ``<base>/<token>/manifest``."""
+    return addon_url.removeprefix(_BASE + "/").removesuffix("/manifest")
+
+
+async def _dump(url: str, schema: str) -> str:
+    """Every row of every table in ``schema``, as PostgreSQL's text of the rows."""
+    import psycopg  # noqa: PLC0415 - skipped above without it
+    from psycopg import sql  # noqa: PLC0415
+
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        cur = await conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (schema,)
+        )
+        tables = [row[0] for row in await cur.fetchall()]
+        assert "addon_tokens" in tables
+        texts: list[str] = []
+        for table in tables:
+            query = sql.SQL("SELECT t::text FROM {}.{} AS t").format(
+                sql.Identifier(schema), sql.Identifier(table)
+            )
+            texts.extend(row[0] for row in await (await conn.execute(query)).fetchall())
+    return "\n".join(texts)
 
 
 async def _in_thread(function: object, *args: object) -> tuple[str, int]:
