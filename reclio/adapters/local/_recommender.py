@@ -557,31 +557,40 @@ def _fit_snapshot(snapshot: _Snapshot, config: LocalRecommenderConfig) -> Fitted
 
 
 def _training_arrays(snapshot: _Snapshot) -> _Training:
-    # Who interacted with what, once per (user, title): any interaction says the two
-    # titles go together, even a bad rating; the sign is applied at scoring time.
-    # The order signal reads when each title was last viewed or rated (a watchlist
-    # entry says nothing about what was watched after what).
+    """Who interacted with what, once per (user, title), and when each was last watched.
+
+    Any interaction says the two titles go together, even a bad rating; the sign is applied
+    at scoring time. The order signal reads when each title was last viewed or rated (a
+    watchlist entry says nothing about what was watched after what).
+
+    One pass reads plain numbers out of the interactions and numpy does the rest: numbers
+    are not tracked by the garbage collector, so the pass starts no full collection (one
+    holds the interpreter lock, stalling the event loop, for tens of milliseconds).
+    """
+    interactions, numbers, n_items = snapshot
+    count = len(interactions)
     user_numbers: dict[str, int] = {}
-    pairs: set[tuple[int, int]] = set()
-    watched: dict[tuple[int, int], float] = {}
-    numbers = snapshot.numbers
-    for interaction in snapshot.interactions:
-        pair = (
-            user_numbers.setdefault(interaction.user_id, len(user_numbers)),
-            numbers[interaction.ref],
-        )
-        pairs.add(pair)
-        if interaction.kind is not InteractionKind.BOOKMARK:
-            at = interaction.at.timestamp()
-            if at > watched.get(pair, -np.inf):
-                watched[pair] = at
+    users = np.fromiter(
+        (user_numbers.setdefault(i.user_id, len(user_numbers)) for i in interactions),
+        dtype=np.int64,
+        count=count,
+    )
+    items = np.fromiter((numbers[i.ref] for i in interactions), dtype=np.int64, count=count)
+    times = np.fromiter((i.at.timestamp() for i in interactions), dtype=np.float64, count=count)
+    watched = np.fromiter(
+        (i.kind is not InteractionKind.BOOKMARK for i in interactions), dtype=np.bool_, count=count
+    )
+    pairs = np.unique(users * n_items + items)
+    watched_pairs, which = np.unique(users[watched] * n_items + items[watched], return_inverse=True)
+    newest = np.full(watched_pairs.shape[0], -np.inf, dtype=np.float64)
+    np.maximum.at(newest, which, times[watched])
     return _Training(
-        users=np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs)),
-        items=np.fromiter((t for _, t in pairs), dtype=np.int64, count=len(pairs)),
-        order_users=np.fromiter((u for u, _ in watched), dtype=np.int64, count=len(watched)),
-        order_items=np.fromiter((t for _, t in watched), dtype=np.int64, count=len(watched)),
-        order_times=np.fromiter(watched.values(), dtype=np.float64, count=len(watched)),
-        n_items=snapshot.n_items,
+        users=pairs // n_items,
+        items=pairs % n_items,
+        order_users=watched_pairs // n_items,
+        order_items=watched_pairs % n_items,
+        order_times=newest,
+        n_items=n_items,
     )
 
 

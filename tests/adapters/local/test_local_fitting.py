@@ -10,10 +10,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reclio.adapters.local import LocalRecommender, LocalRecommenderConfig
 from reclio.adapters.local import _recommender as engine_module
-from reclio.domain import Interaction, ItemRef, MediaType, Title
+from reclio.domain import Interaction, InteractionKind, ItemRef, MediaType, Title
 from reclio.testing.contracts.recommender import checkerboard
 
 if TYPE_CHECKING:
@@ -267,3 +269,48 @@ async def test_interactions_added_during_a_fit_make_the_next_fit_run(
     await task
     await recommender.fit()
     assert len(calls.threads) == 2
+
+
+_interactions = st.lists(
+    st.builds(
+        lambda kind, user, movie, minutes: kind(
+            f"u{user}", ItemRef.movie(movie), AT + timedelta(minutes=minutes)
+        ),
+        st.sampled_from(
+            [
+                Interaction.view,
+                Interaction.bookmark,
+                lambda user, ref, at: Interaction.rating(user, ref, 7, at),
+            ]
+        ),
+        st.integers(0, 4),
+        st.integers(1, 6),
+        st.integers(0, 5),
+    ),
+    max_size=40,
+)
+
+
+@given(_interactions)
+def test_training_arrays_hold_each_pair_once_and_its_newest_watch(
+    interactions: list[Interaction],
+) -> None:
+    """Pairs: every (user, title) once; order: each watched pair's newest view or rating."""
+    numbers = {ItemRef.movie(n): n - 1 for n in range(1, 7)}
+    training = engine_module._training_arrays(engine_module._Snapshot(interactions, numbers, 6))
+    users = list(dict.fromkeys(i.user_id for i in interactions))  # numbered as first seen
+    pairs = sorted(zip(training.users.tolist(), training.items.tolist(), strict=True))
+    assert pairs == sorted({(users.index(i.user_id), numbers[i.ref]) for i in interactions})
+    newest: dict[tuple[int, int], float] = {}
+    for i in interactions:
+        if i.kind is not InteractionKind.BOOKMARK:
+            pair = (users.index(i.user_id), numbers[i.ref])
+            newest[pair] = max(newest.get(pair, -np.inf), i.at.timestamp())
+    order = zip(
+        training.order_users.tolist(),
+        training.order_items.tolist(),
+        training.order_times.tolist(),
+        strict=True,
+    )
+    assert sorted(order) == sorted((*pair, at) for pair, at in newest.items())
+    assert training.n_items == 6
