@@ -29,7 +29,15 @@ from scipy.linalg import lapack
 if TYPE_CHECKING:
     import numpy.typing as npt
 
-__all__ = ["FittedModel", "fit_ease", "fit_itemknn", "interaction_matrix", "top_indices", "unit"]
+__all__ = [
+    "FittedModel",
+    "fit_ease",
+    "fit_itemknn",
+    "interaction_matrix",
+    "popularity_tiebreak",
+    "top_indices",
+    "unit",
+]
 
 _BLOCK = 512
 """Item columns per block when computing kNN similarities (bounds peak memory)."""
@@ -66,6 +74,12 @@ def top_indices(scores: npt.NDArray[np.float64], k: int) -> npt.NDArray[np.int64
         candidates = np.arange(n, dtype=np.int64)
     order = np.lexsort((candidates, -scores[candidates]))[:k]
     return candidates[order].astype(np.int64)
+
+
+def popularity_tiebreak(popularity: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """Per item, its number of users scaled far below any real score (orders the ties)."""
+    top = float(popularity.max()) if popularity.size else 0.0
+    return (popularity / (top + 1.0) * 1e-6).astype(np.float32)
 
 
 def unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -112,8 +126,7 @@ class FittedModel:
             position[active] = np.arange(len(active), dtype=np.int64)
             self._position = position
         # Ties (and items the model knows nothing about) fall back to popularity order.
-        top = float(popularity.max()) if popularity.size else 0.0
-        self.tiebreak = (popularity / (top + 1.0) * 1e-6).astype(np.float32)
+        self.tiebreak = popularity_tiebreak(popularity)
 
     def score(
         self,
@@ -187,6 +200,11 @@ def fit_ease(matrix: sp.csr_matrix, *, l2: float, min_support: int = 1) -> Fitte
     popularity = _popularity(matrix)
     n_items = matrix.shape[1]
     active = np.flatnonzero(popularity >= max(min_support, 1)).astype(np.int64)
+    if not active.size:
+        # No title reaches min_support: an empty matrix (LAPACK refuses to invert one, and
+        # prints a complaint to stderr when asked to).
+        empty = np.zeros((0, 0), dtype=np.float32)
+        return FittedModel("ease", n_items, popularity, dense=empty, active=active)
     sub = matrix[:, active]
     n_users, n_active = sub.shape
     inverse = _ease_inverse_dual(sub, l2) if n_users < n_active else _ease_inverse_primal(sub, l2)

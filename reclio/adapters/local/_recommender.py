@@ -15,6 +15,7 @@ from reclio.adapters.local._model import (
     fit_ease,
     fit_itemknn,
     interaction_matrix,
+    popularity_tiebreak,
     top_indices,
     unit,
 )
@@ -34,6 +35,8 @@ __all__ = ["LocalRecommender"]
 _SERVICE = "local"
 _NEGLIGIBLE = 1e-4
 """Profile weights below this fraction of the user's largest are left out of scoring."""
+_MIN_TITLES = 2
+"""Titles with interactions a fit needs: with fewer, neither matrix links two titles."""
 
 
 class DurableCopy(CatalogStore, HistoryStore, Protocol):
@@ -61,6 +64,15 @@ _EMPTY = _Profile(
 )
 
 
+class _Snapshot(NamedTuple):
+    """What a fit reads, copied on the event loop so the worker thread never sees a change."""
+
+    interactions: list[Interaction]
+    numbers: dict[ItemRef, int]
+    """Each title's index."""
+    n_items: int
+
+
 class _Training(NamedTuple):
     """The arrays a fit reads, built from the recorded interactions."""
 
@@ -86,9 +98,13 @@ class LocalRecommender(Recommender):
     Every interaction is kept (idempotent by :attr:`Interaction.key`). Fitting builds one
     item-to-item matrix from who interacted with what; ``recommend`` multiplies the user's
     *current* profile by it, so a user's new interactions count at once, without a refit.
-    The matrix itself is refit by :meth:`fit` (call it after a content or user sync), or
-    lazily by ``recommend``/``similar`` when no model exists yet or the interactions grew
-    by more than ``config.refit_fraction`` since the last fit. Fits run in a worker thread.
+    The matrix itself is refit by :meth:`fit` (call it after a content or user sync; it
+    does nothing when no interaction was added since the last fit), or lazily by
+    ``recommend``/``similar`` when no model exists yet or the interactions grew by more
+    than ``config.refit_fraction`` since the last fit. Until two titles have interactions
+    there is nothing to learn: no fit runs, the engine stays unfitted (``algorithm`` is
+    ``None``), ``recommend`` ranks by popularity and ``similar`` finds nothing. A fit
+    copies the interactions on the event loop and does all the rest in a worker thread.
 
     A user's profile weighs each title they interacted with by its confidence (views,
     bookmarks, ratings; see :class:`LocalRecommenderConfig`), by the real time since it
@@ -122,7 +138,7 @@ class LocalRecommender(Recommender):
         self._model: FittedModel | None = None
         self._fitted_settings: tuple[object, ...] | None = None
         self._fitted_on = 0
-        self._changes = 0
+        self._interacted: set[int] = set()
         self._profiles: dict[str, _Profile] = {}
         self._profiles_config = self.config
         self._lock = asyncio.Lock()
@@ -143,9 +159,7 @@ class LocalRecommender(Recommender):
         """Record interactions; one with a key already recorded is confirmed and replaced."""
         for interaction in interactions:
             key = interaction.key
-            if key not in self._interactions:
-                self._changes += 1
-            self._intern(interaction.ref)
+            self._interacted.add(self._intern(interaction.ref))
             self._interactions[key] = interaction
             self._by_user.setdefault(interaction.user_id, {})[key] = interaction
             self._profiles.pop(interaction.user_id, None)
@@ -187,91 +201,50 @@ class LocalRecommender(Recommender):
     async def fit(self) -> None:
         """Refit the item-to-item matrix on every interaction recorded so far.
 
+        Does nothing when there is nothing new to learn: no interaction was added and no fit
+        setting changed since the last fit, or fewer than two titles have interactions (the
+        engine then stays unfitted and ranks by popularity).
+
         Raises:
             SourceUnavailable: the fit failed (e.g. not enough memory for the matrix).
         """
         async with self._lock:
-            await self._fit_locked()
+            if self._stale(tolerance=0.0):
+                await self._fit_locked()
+
+    def _stale(self, *, tolerance: float) -> bool:
+        """Whether a fit would learn something: the model is missing or older than allowed.
+
+        Args:
+            tolerance: Growth of the interactions since the last fit, as a fraction of the
+                interactions it read, that still counts as fresh (0: any new one is stale).
+        """
+        if len(self._interacted) < _MIN_TITLES:
+            return False
+        if self._model is None or self._fitted_settings != self.config.fit_settings():
+            return True
+        added = len(self._interactions) - self._fitted_on  # keys are never removed
+        return added > tolerance * max(self._fitted_on, 1)
 
     async def _fit_locked(self) -> None:
-        training = self._training_arrays()
+        # Copies of two dicts (C speed): the loop may add to the originals meanwhile.
+        snapshot = _Snapshot(list(self._interactions.values()), dict(self._index), len(self._refs))
         config = self.config
         try:
-            model = await asyncio.to_thread(self._fit_arrays, training, config)
+            model = await asyncio.to_thread(_fit_snapshot, snapshot, config)
         except (ValueError, MemoryError, np.linalg.LinAlgError) as exc:
             raise SourceUnavailable(
                 f"fitting the local model failed: {exc}", service=_SERVICE, operation="fit"
             ) from exc
         self._model = model
         self._fitted_settings = config.fit_settings()
-        self._fitted_on = len(self._interactions)
-        self._changes = 0
+        self._fitted_on = len(snapshot.interactions)
 
-    def _training_arrays(self) -> _Training:
-        # Who interacted with what, once per (user, title): any interaction says the two
-        # titles go together, even a bad rating; the sign is applied at scoring time.
-        # The order signal reads when each title was last viewed or rated (a watchlist
-        # entry says nothing about what was watched after what).
-        user_numbers: dict[str, int] = {}
-        pairs: set[tuple[int, int]] = set()
-        watched: dict[tuple[int, int], float] = {}
-        for interaction in self._interactions.values():
-            pair = (
-                user_numbers.setdefault(interaction.user_id, len(user_numbers)),
-                self._index[interaction.ref],
-            )
-            pairs.add(pair)
-            if interaction.kind is not InteractionKind.BOOKMARK:
-                at = interaction.at.timestamp()
-                if at > watched.get(pair, -np.inf):
-                    watched[pair] = at
-        return _Training(
-            users=np.fromiter((u for u, _ in pairs), dtype=np.int64, count=len(pairs)),
-            items=np.fromiter((t for _, t in pairs), dtype=np.int64, count=len(pairs)),
-            order_users=np.fromiter((u for u, _ in watched), dtype=np.int64, count=len(watched)),
-            order_items=np.fromiter((t for _, t in watched), dtype=np.int64, count=len(watched)),
-            order_times=np.fromiter(watched.values(), dtype=np.float64, count=len(watched)),
-            n_items=len(self._refs),
-        )
-
-    @staticmethod
-    def _fit_arrays(training: _Training, config: LocalRecommenderConfig) -> FittedModel:
-        users, items, n_items = training.users, training.items, training.n_items
-        n_users = int(users.max()) + 1 if users.size else 0
-        matrix = interaction_matrix(
-            users, items, np.ones(users.shape[0], dtype=np.float32), (n_users, n_items)
-        )
-        algorithm = config.algorithm
-        if algorithm == "auto":
-            support = np.asarray(matrix.getnnz(axis=0)).ravel()
-            n_active = int((support >= config.min_support).sum())
-            algorithm = "ease" if n_active <= config.ease_max_items else "itemknn"
-        if algorithm == "ease":
-            model = fit_ease(matrix, l2=config.ease_l2, min_support=config.min_support)
-        else:
-            model = fit_itemknn(matrix, neighbors=config.neighbors, shrinkage=config.shrinkage)
-        if config.order_weight > 0:
-            line = Timeline(training.order_users, training.order_items, training.order_times)
-            model.transitions = fit_order(
-                line,
-                n_items,
-                window=config.order_window,
-                session_weight=config.order_session_weight,
-                max_session=config.order_max_session,
-                source_exponent=config.order_source_exponent,
-                target_exponent=config.order_target_exponent,
-                neighbors=config.order_neighbors,
-            )
-        return model
-
-    async def _ensure_fresh(self) -> FittedModel:
+    async def _ensure_fresh(self) -> FittedModel | None:
+        """The model, refit first when stale; ``None`` while there is nothing to learn."""
         async with self._lock:
-            stale = self._changes > self.config.refit_fraction * max(self._fitted_on, 1)
-            # A configuration whose fit settings changed needs a new fit.
-            stale = stale or self._fitted_settings != self.config.fit_settings()
-            if self._model is None or stale:
+            if self._stale(tolerance=self.config.refit_fraction):
                 await self._fit_locked()
-            assert self._model is not None  # noqa: S101 - _fit_locked sets it or raises
             return self._model
 
     @property
@@ -333,7 +306,7 @@ class LocalRecommender(Recommender):
         if count <= 0 or anchor is None:
             return []
         model = await self._ensure_fresh()
-        if anchor >= model.n_items:
+        if model is None or anchor >= model.n_items:
             return []
         neighbours = model.neighbours(anchor)
         following = model.follow(np.array([anchor], dtype=np.int64), np.ones(1, np.float32))
@@ -394,13 +367,13 @@ class LocalRecommender(Recommender):
             recommender._catalog_popularity[recommender._intern(ref)] = popularity
         recommender._arrays = None
         for interaction in state.interactions:
+            recommender._interacted.add(recommender._index[interaction.ref])
             recommender._interactions[interaction.key] = interaction
             recommender._by_user.setdefault(interaction.user_id, {})[interaction.key] = interaction
         recommender._model = state.model
         if state.model is not None:
             recommender._fitted_settings = state.model_settings
         recommender._fitted_on = state.fitted_on
-        recommender._changes = len(state.interactions) - state.fitted_on
         return recommender
 
     # -- internals ------------------------------------------------------------------------
@@ -507,9 +480,17 @@ class LocalRecommender(Recommender):
         weights *= np.where(signs < 0, signs, 1.0)
         return items, weights.astype(np.float32)
 
-    def _scores(self, model: FittedModel, profile: _Profile) -> npt.NDArray[np.float64]:
-        """Collaborative plus ``order_weight`` x order score (each scaled to 1), tie-broken."""
+    def _scores(self, model: FittedModel | None, profile: _Profile) -> npt.NDArray[np.float64]:
+        """Collaborative plus ``order_weight`` x order score (each scaled to 1), tie-broken.
+
+        Unfitted (fewer than two titles with interactions), popularity alone.
+        """
         n_total = len(self._refs)
+        if model is None:
+            # At most one title has interactions, so every user with any met that one.
+            users = np.zeros(n_total, dtype=np.float32)
+            users[list(self._interacted)] = len(self._by_user)
+            return popularity_tiebreak(users) + self._catalog_arrays()[0]
         scores = np.zeros(n_total, dtype=np.float64)
         items, weights = profile.items, profile.weights
         # Titles whose weight decay has brought below 1e-4 of the largest change no
@@ -568,3 +549,77 @@ def _positive_unit(values: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
     """``values`` divided by their largest positive value (unchanged when none is)."""
     top = float(values.max()) if values.size else 0.0
     return values / np.float32(top) if top > 0 else values
+
+
+def _fit_snapshot(snapshot: _Snapshot, config: LocalRecommenderConfig) -> FittedModel:
+    """The whole fit, from the copied interactions to both matrices (runs in a worker thread)."""
+    return _fit_arrays(_training_arrays(snapshot), config)
+
+
+def _training_arrays(snapshot: _Snapshot) -> _Training:
+    """Who interacted with what, once per (user, title), and when each was last watched.
+
+    Any interaction says the two titles go together, even a bad rating; the sign is applied
+    at scoring time. The order signal reads when each title was last viewed or rated (a
+    watchlist entry says nothing about what was watched after what).
+
+    One pass reads plain numbers out of the interactions and numpy does the rest: numbers
+    are not tracked by the garbage collector, so the pass starts no full collection (one
+    holds the interpreter lock, stalling the event loop, for tens of milliseconds).
+    """
+    interactions, numbers, n_items = snapshot
+    count = len(interactions)
+    user_numbers: dict[str, int] = {}
+    users = np.fromiter(
+        (user_numbers.setdefault(i.user_id, len(user_numbers)) for i in interactions),
+        dtype=np.int64,
+        count=count,
+    )
+    items = np.fromiter((numbers[i.ref] for i in interactions), dtype=np.int64, count=count)
+    times = np.fromiter((i.at.timestamp() for i in interactions), dtype=np.float64, count=count)
+    watched = np.fromiter(
+        (i.kind is not InteractionKind.BOOKMARK for i in interactions), dtype=np.bool_, count=count
+    )
+    pairs = np.unique(users * n_items + items)
+    watched_pairs, which = np.unique(users[watched] * n_items + items[watched], return_inverse=True)
+    newest = np.full(watched_pairs.shape[0], -np.inf, dtype=np.float64)
+    np.maximum.at(newest, which, times[watched])
+    return _Training(
+        users=pairs // n_items,
+        items=pairs % n_items,
+        order_users=watched_pairs // n_items,
+        order_items=watched_pairs % n_items,
+        order_times=newest,
+        n_items=n_items,
+    )
+
+
+def _fit_arrays(training: _Training, config: LocalRecommenderConfig) -> FittedModel:
+    """EASE or item-kNN, and the order matrix, fitted on the training arrays."""
+    users, items, n_items = training.users, training.items, training.n_items
+    n_users = int(users.max()) + 1 if users.size else 0
+    matrix = interaction_matrix(
+        users, items, np.ones(users.shape[0], dtype=np.float32), (n_users, n_items)
+    )
+    algorithm = config.algorithm
+    if algorithm == "auto":
+        support = np.asarray(matrix.getnnz(axis=0)).ravel()
+        n_active = int((support >= config.min_support).sum())
+        algorithm = "ease" if n_active <= config.ease_max_items else "itemknn"
+    if algorithm == "ease":
+        model = fit_ease(matrix, l2=config.ease_l2, min_support=config.min_support)
+    else:
+        model = fit_itemknn(matrix, neighbors=config.neighbors, shrinkage=config.shrinkage)
+    if config.order_weight > 0:
+        line = Timeline(training.order_users, training.order_items, training.order_times)
+        model.transitions = fit_order(
+            line,
+            n_items,
+            window=config.order_window,
+            session_weight=config.order_session_weight,
+            max_session=config.order_max_session,
+            source_exponent=config.order_source_exponent,
+            target_exponent=config.order_target_exponent,
+            neighbors=config.order_neighbors,
+        )
+    return model
