@@ -123,11 +123,12 @@ def serve(per_media: int) -> None:
 async def client(base_url: str, titles: int, state: str) -> dict:
     from reclio.adapters.local import LocalRecommender  # noqa: PLC0415
     from reclio.adapters.memory import ExactVectorIndex, HashingEmbedder  # noqa: PLC0415
+    from reclio.adapters.shared_index import IndexSlot  # noqa: PLC0415
     from reclio.adapters.sqlite import SqliteStateStore  # noqa: PLC0415
     from reclio.adapters.tmdb import TmdbCatalogSource, TmdbConfig, tmdb_limiter  # noqa: PLC0415
     from reclio.config import HttpPolicy  # noqa: PLC0415
     from reclio.ports import CandidateList  # noqa: PLC0415
-    from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot  # noqa: PLC0415
+    from reclio.sync import ContentSync, ContentSyncConfig  # noqa: PLC0415
 
     config = TmdbConfig("benchmark-token", base_url=base_url)
     policy = HttpPolicy()

@@ -38,10 +38,11 @@ from reclio.adapters.memory import (
     InMemoryStateStore,
 )
 from reclio.adapters.recombee import RecombeeConfig, RecombeeRecommender, sdk_version
+from reclio.adapters.shared_index import IndexSlot
 from reclio.diagnostics import diagnose_recombee
 from reclio.domain import Genre, ItemRef, MediaType, Title
 from reclio.ports import CandidateList
-from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot, UserSync, UserSyncConfig
+from reclio.sync import ContentSync, ContentSyncConfig, UserSync, UserSyncConfig
 from reclio.testing.recombee_server import LocalRecombee
 
 TOKEN = "benchmark-token-0123456789abcdefghijklmnopqrstuvwxyz"  # noqa: S105 - local server
@@ -229,21 +230,33 @@ def report(figures: dict[str, object]) -> None:
     count = figures["titles"]
     print(f"Recombee pushes against a local Recombee (SDK {figures['sdk']}), {count:,} titles,")
     print(f"median of {figures['repeats']} runs each:")
-    print(f"  upsert_items alone (batch 500):        {figures['adapter_push_s']:>7.2f} s   "
-          f"{figures['adapter_requests_per_1000']:>6} requests / 1,000 titles")
-    print(f"  ContentSync, default batch 100:        {figures['content_sync_s']:>7.2f} s   "
-          f"{figures['content_sync_requests_per_1000']:>6} requests / 1,000 titles")
+    print(
+        f"  upsert_items alone (batch 500):        {figures['adapter_push_s']:>7.2f} s   "
+        f"{figures['adapter_requests_per_1000']:>6} requests / 1,000 titles"
+    )
+    print(
+        f"  ContentSync, default batch 100:        {figures['content_sync_s']:>7.2f} s   "
+        f"{figures['content_sync_requests_per_1000']:>6} requests / 1,000 titles"
+    )
     batch500 = figures["content_sync_batch500_s"]
-    print(f"  ContentSync, batch 500:                {batch500:>7.2f} s   "
-          f"{figures['content_sync_batch500_requests_per_1000']:>6} requests / 1,000 titles")
-    print(f"  compare: one request per title = {figures['unbatched_requests_per_1000']} per 1,000;"
-          " the original service's chunk of 500 = 2 per 1,000")
-    print(f"  diagnose on {count:,} synced titles: {figures['diagnose_verdict']} in "
-          f"{figures['diagnose_requests']} requests, {figures['diagnose_ms']:.0f} ms")
+    print(
+        f"  ContentSync, batch 500:                {batch500:>7.2f} s   "
+        f"{figures['content_sync_batch500_requests_per_1000']:>6} requests / 1,000 titles"
+    )
+    print(
+        f"  compare: one request per title = {figures['unbatched_requests_per_1000']} per 1,000;"
+        " the original service's chunk of 500 = 2 per 1,000"
+    )
+    print(
+        f"  diagnose on {count:,} synced titles: {figures['diagnose_verdict']} in "
+        f"{figures['diagnose_requests']} requests, {figures['diagnose_ms']:.0f} ms"
+    )
     print("User sync (200 views, 30 ratings, 10 bookmarks):")
     for name, row in figures["user_sync"].items():  # type: ignore[union-attr]
-        print(f"  {name:12} {row['requests']:>3} requests ({row['batch_members']} batch members,"
-              f" {row['pushed']} pushed) {row['by_kind']}")
+        print(
+            f"  {name:12} {row['requests']:>3} requests ({row['batch_members']} batch members,"
+            f" {row['pushed']} pushed) {row['by_kind']}"
+        )
     print(json.dumps(figures))
 
 

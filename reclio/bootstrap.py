@@ -45,6 +45,7 @@ from reclio.ports import (
     InteractionSource,
     ListSink,
     Recommender,
+    SharedVectorIndex,
     StateStore,
     SupportsAclose,
     VectorIndex,
@@ -52,8 +53,6 @@ from reclio.ports import (
 from reclio.sync import (
     ContentSync,
     ContentSyncConfig,
-    IndexSlot,
-    PublishedIndex,
     UserSync,
     UserSyncConfig,
 )
@@ -100,7 +99,7 @@ class Jobs:
     interactions: InteractionSource
     recommender: Recommender
     embedder: Embedder
-    index: IndexSlot
+    index: SharedVectorIndex
     content_sync: ContentSync
     user_sync: UserSync
     world: EmbeddedWorld | None
@@ -528,8 +527,9 @@ class _Wiring:
             _log.info("embeddings: sentence-transformers model %s", model)
         return make_embedder(self.config.embedding)
 
-    def _index_slot(self, index: Callable[[], VectorIndex] | None) -> IndexSlot:
+    def _index_slot(self, index: Callable[[], VectorIndex] | None) -> SharedVectorIndex:
         """The vector index: published to files beside the state, loaded by every process."""
+        from reclio.adapters.shared_index import IndexSlot, PublishedIndex  # noqa: PLC0415
         from reclio.adapters.vectors import index_kind  # noqa: PLC0415 - an extra's index
 
         kind = index_kind(self.config.vectors)

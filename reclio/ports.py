@@ -24,7 +24,7 @@ import enum
 from collections.abc import AsyncIterator, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Final, Protocol, runtime_checkable
 
 from reclio.domain import (
     AccountLimits,
@@ -712,6 +712,65 @@ class StateStore(
 
     Adapters: ``SqliteStateStore`` (the default), ``PostgresStateStore``, ``InMemoryStateStore``.
     """
+
+
+VECTORS_CURSOR: Final = "content:vectors"
+"""The state-store cursor naming the current version of the stored vectors.
+
+Content sync sets a new version before it writes any vector, so an index built from an
+older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
+"""
+
+
+class VectorStore(CursorStore, EmbeddingStore, Protocol):
+    """**Port (state roles):** what a `SharedVectorIndex` reads: cursors and stored vectors."""
+
+
+class SharedVectorIndex(VectorIndex, Protocol):
+    """**Port:** the vector index the syncs share, rebuilt from the stored vectors.
+
+    Content sync stores vectors (setting `VECTORS_CURSOR` first) and then calls `update`;
+    every other user of the index (user sync, the CLI, the web app) calls `refresh`. A
+    query running while the index is replaced answers from the old one, never from a
+    half-built one.
+
+    Adapters: ``IndexSlot`` (one process), ``PublishedIndex`` (built once, loaded from
+    files by every process), in ``reclio.adapters.shared_index``.
+    """
+
+    @property
+    def version(self) -> str | None:
+        """The version of the stored vectors the current index holds, if known."""
+        ...
+
+    async def update(self, store: VectorStore, *, dimension: int | None = None) -> int | None:
+        """Content sync's index phase: rebuild from the stored vectors if they changed.
+
+        Args:
+            store: The stored vectors and their version.
+            dimension: Index only vectors of this length (the one just embedded, so an
+                old model's vectors are left out while a new model replaces them).
+
+        Returns:
+            How many vectors the rebuilt index holds; ``None`` when nothing was rebuilt.
+
+        Raises:
+            SourceError: the store failed, or the index could not be written.
+            ValueError: the stored vectors have different lengths and ``dimension`` is
+                ``None``.
+        """
+        ...
+
+    async def refresh(self, store: VectorStore) -> bool:
+        """A reader's start-up and periodic check: take up what content sync stored.
+
+        Returns:
+            True when the index changed.
+
+        Raises:
+            SourceError: the store failed.
+        """
+        ...
 
 
 @runtime_checkable

@@ -28,8 +28,8 @@ from reclio.errors import (
     SourceUnavailable,
     SyncError,
 )
-from reclio.ports import HistoryStore, StateStore
-from reclio.sync import VECTORS_CURSOR, rebuild_index
+from reclio.ports import VECTORS_CURSOR, HistoryStore, StateStore
+from reclio.sync import rebuild_index
 
 __all__ = [
     "CONTENT_TASK",

@@ -2,8 +2,8 @@
 
 * :class:`ContentSync` keeps the catalog, the recommender's items, the embeddings and the
   vector index in step (DESIGN section 6).
-* :class:`PublishedIndex` builds the vector index once and shares the file with every
-  process (:class:`IndexSlot` keeps it in one process).
+* Both keep the vector index through the ``SharedVectorIndex`` port (its adapters, in
+  ``reclio.adapters.shared_index``, build it once and share the file with every process).
 * :class:`UserSync` syncs one user's activity to the recommender and materializes their
   picks into managed lists; :meth:`UserSync.sweep` runs every due user (DESIGN section 5).
 * The decisions are pure functions in ``reclio.sync._plan``, property-tested.
@@ -21,28 +21,22 @@ from reclio.sync._content import (
     ContentSync,
     rebuild_index,
 )
-from reclio.sync._index import INDEX_CURSOR, VECTORS_CURSOR, IndexSlot, PublishedIndex, VectorStore
 from reclio.sync._user import SweepReport, UserSync, UserSyncStore
 
 __all__ = [
     "CONTENT_LEASE",
-    "INDEX_CURSOR",
     "LAST_RUN_CURSOR",
     "REFRESH_CURSOR",
-    "VECTORS_CURSOR",
     "CadencePolicy",
     "ContentStore",
     "ContentSync",
     "ContentSyncConfig",
-    "IndexSlot",
     "Progress",
     "ProgressCallback",
-    "PublishedIndex",
     "SweepReport",
     "SyncReport",
     "UserSync",
     "UserSyncConfig",
     "UserSyncStore",
-    "VectorStore",
     "rebuild_index",
 ]

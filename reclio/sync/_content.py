@@ -17,8 +17,8 @@ bounded by ``batch_size`` (plus the vector index itself, which is in memory by n
    Every title whose text hash differs from the one embedded is embedded. Failures stay
    pending in the store and are retried by the next run.
 4. **Index**: when anything was embedded (or the index is empty), the vector index is
-   rebuilt from the stored vectors and swapped in atomically; a `PublishedIndex` also
-   publishes the file every other process loads.
+   rebuilt from the stored vectors and swapped in atomically (`SharedVectorIndex`); the
+   published adapter also writes the file every other process loads.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from reclio.domain import CatalogRecord, ItemRef, MediaType, Title
 from reclio.domain.reports import Progress, ProgressCallback, SyncReport
 from reclio.errors import LeaseHeld, SourceError, SyncError
 from reclio.ports import (
+    VECTORS_CURSOR,
     CandidateList,
     CatalogSource,
     CatalogStore,
@@ -44,16 +45,15 @@ from reclio.ports import (
     EmbeddingStore,
     LeaseStore,
     Recommender,
+    SharedVectorIndex,
 )
 from reclio.sync._config import ContentSyncConfig
-from reclio.sync._index import VECTORS_CURSOR, IndexSlot
 from reclio.sync._run import Run
 
 __all__ = [
     "CONTENT_LEASE",
     "LAST_RUN_CURSOR",
     "REFRESH_CURSOR",
-    "VECTORS_CURSOR",
     "ContentStore",
     "ContentSync",
     "rebuild_index",
@@ -109,7 +109,7 @@ class ContentSync:
         recommender: Recommender,
         embedder: Embedder,
         store: ContentStore,
-        index: IndexSlot,
+        index: SharedVectorIndex,
         config: ContentSyncConfig | None = None,
         clock: Clock = utc_now,
     ) -> None:
@@ -388,12 +388,12 @@ class ContentSync:
             notify(Progress("index", count, count))
 
 
-async def rebuild_index(store: ContentStore, index: IndexSlot) -> int:
+async def rebuild_index(store: ContentStore, index: SharedVectorIndex) -> int:
     """Bring a worker's index up to date with what content sync stored or published.
 
     A worker that only runs user syncs calls this at start-up (content sync updates the
-    index itself). A `PublishedIndex` loads the published file and builds nothing; a plain
-    `IndexSlot` (one process) rebuilds from the stored vectors when their version moved.
+    index itself). A published index loads the published file and builds nothing; a
+    one-process slot rebuilds from the stored vectors when their version moved.
     An empty store leaves the index as it is.
 
     Returns:

@@ -24,6 +24,7 @@ from reclio.adapters.memory import (
     InMemoryListSink,
     InMemoryStateStore,
 )
+from reclio.adapters.shared_index import IndexSlot
 from reclio.config import ReclioConfig
 from reclio.domain import (
     Genre,
@@ -38,13 +39,7 @@ from reclio.domain import (
     genre_name,
 )
 from reclio.ports import Recommender, StateStore
-from reclio.sync import (
-    ContentSync,
-    ContentSyncConfig,
-    IndexSlot,
-    UserSync,
-    UserSyncConfig,
-)
+from reclio.sync import ContentSync, ContentSyncConfig, UserSync, UserSyncConfig
 from reclio.testing.faults import (
     FaultPlan,
     FlakyCatalogSource,

@@ -9,10 +9,11 @@ import attrs
 import pytest
 
 from reclio.adapters.memory import ExactVectorIndex, HashingEmbedder
+from reclio.adapters.shared_index import IndexSlot
 from reclio.domain import Genre, ItemRef, MediaType, Title, WriteResult
 from reclio.errors import LeaseHeld, SourceUnavailable, SyncError
 from reclio.ports import CandidateList
-from reclio.sync import ContentSyncConfig, IndexSlot, Progress, rebuild_index
+from reclio.sync import ContentSyncConfig, Progress, rebuild_index
 
 DOWN = SourceUnavailable("down", service="test", operation="injected")
 

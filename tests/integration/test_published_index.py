@@ -14,20 +14,13 @@ import pytest
 
 from reclio.adapters.local import LocalRecommender, LocalRecommenderConfig
 from reclio.adapters.memory import HashingEmbedder, InMemoryCatalogSource, InMemoryStateStore
+from reclio.adapters.shared_index import INDEX_CURSOR, IndexSlot, PublishedIndex
 from reclio.adapters.vectors import IndexKind, index_kind
 from reclio.config import VectorConfig
 from reclio.domain import Genre, ItemRef, MediaType, Title, Vector
 from reclio.errors import SourceUnavailable
-from reclio.ports import Embedder, VectorIndex
-from reclio.sync import (
-    INDEX_CURSOR,
-    VECTORS_CURSOR,
-    ContentSync,
-    ContentSyncConfig,
-    IndexSlot,
-    PublishedIndex,
-    rebuild_index,
-)
+from reclio.ports import VECTORS_CURSOR, Embedder, VectorIndex
+from reclio.sync import ContentSync, ContentSyncConfig, rebuild_index
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 WORDS = ("space", "ship", "planet", "alien", "detective", "murder", "city", "love", "ghost")

@@ -20,11 +20,12 @@ from vcr.serializers import yamlserializer
 
 from reclio.adapters.local import LocalRecommender
 from reclio.adapters.memory import ExactVectorIndex, HashingEmbedder, InMemoryStateStore
+from reclio.adapters.shared_index import IndexSlot
 from reclio.adapters.tmdb import TmdbCatalogSource, TmdbConfig
 from reclio.config import HttpPolicy
 from reclio.domain import Interaction, InteractionKind, ItemRef, UserHistory, UserState
 from reclio.ports import CandidateList
-from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot
+from reclio.sync import ContentSync, ContentSyncConfig
 from reclio.testing.tmdb_server import Answer, FakeTmdbServer
 
 CASSETTE = Path(__file__).resolve().parents[1] / "adapters/tmdb/cassettes/tmdb_catalog.yaml"

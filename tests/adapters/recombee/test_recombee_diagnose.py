@@ -24,6 +24,7 @@ from reclio.adapters.memory import (
     InMemoryStateStore,
 )
 from reclio.adapters.recombee import RecombeeConfig, RecombeeRecommender
+from reclio.adapters.shared_index import IndexSlot
 from reclio.diagnostics import (
     VERDICTS,
     Diagnosis,
@@ -38,7 +39,7 @@ from reclio.diagnostics import (
 )
 from reclio.domain import CatalogRecord, Genre, ItemRef, MediaType, Title
 from reclio.ports import CandidateList
-from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot
+from reclio.sync import ContentSync, ContentSyncConfig
 from reclio.testing.recombee_server import LocalRecombee
 
 

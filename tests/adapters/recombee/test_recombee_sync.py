@@ -26,10 +26,11 @@ from reclio.adapters.memory import (
 )
 from reclio.adapters.recombee import RecombeeRecommender
 from reclio.adapters.recombee._wire import item_values
+from reclio.adapters.shared_index import IndexSlot
 from reclio.domain import Genre, Interaction, InteractionKind, ItemRef, MediaType, Title, genre_name
 from reclio.feeds import FeedBuilder
 from reclio.ports import CandidateList
-from reclio.sync import ContentSync, ContentSyncConfig, IndexSlot, UserSync, UserSyncConfig
+from reclio.sync import ContentSync, ContentSyncConfig, UserSync, UserSyncConfig
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 THEMES = (((878, 12), (10765,)), ((80, 53), (80, 9648)), ((35, 10749), (35,)))

@@ -22,24 +22,23 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 import numpy as np
 
 from reclio.domain import ItemRef, MediaType, Vector
 from reclio.errors import SourceError
-from reclio.ports import CursorStore, EmbeddingStore, VectorIndex
+from reclio.ports import (
+    VECTORS_CURSOR,
+    EmbeddingStore,
+    SharedVectorIndex,
+    VectorIndex,
+    VectorStore,
+)
 
-__all__ = ["INDEX_CURSOR", "VECTORS_CURSOR", "IndexSlot", "PublishedIndex", "VectorStore"]
+__all__ = ["INDEX_CURSOR", "IndexSlot", "PublishedIndex", "stored_vectors"]
 
 _log = logging.getLogger("reclio.sync.index")
-
-VECTORS_CURSOR: Final = "content:vectors"
-"""The state-store cursor naming the current version of the stored vectors.
-
-Content sync sets a new version before it writes any vector, so an index built from an
-older version (or by a run that died between writing vectors and rebuilding) is rebuilt.
-"""
 
 INDEX_CURSOR: Final = "content:index"
 """The state-store cursor naming the published index file (``{kind}-{vectors version}.idx``)."""
@@ -51,12 +50,8 @@ _SUFFIX: Final = ".idx"
 _STALE_TEMPORARY_SECONDS: Final = 3600.0
 
 
-class VectorStore(CursorStore, EmbeddingStore, Protocol):
-    """**Port (state roles):** what the index slots read: cursors and stored vectors."""
-
-
-class IndexSlot(VectorIndex):
-    """**VectorIndex** that holds the current index and swaps in rebuilt ones atomically.
+class IndexSlot(SharedVectorIndex):
+    """**SharedVectorIndex** that holds the current index and swaps in rebuilt ones atomically.
 
     Content sync builds a fresh index (from ``factory``) off the event loop and then replaces
     the reference in one assignment; user syncs and feeds querying the slot meanwhile keep
@@ -175,7 +170,7 @@ class IndexSlot(VectorIndex):
 
 
 class PublishedIndex(IndexSlot):
-    """**VectorIndex** built once by content sync and loaded by every other process.
+    """**SharedVectorIndex** built once by content sync and loaded by every other process.
 
     Give every process the same ``directory`` (a local or shared file system), ``kind``
     and state store. Content sync calls `update` after embedding; readers call `refresh`
