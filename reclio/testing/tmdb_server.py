@@ -26,13 +26,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
-from reclio.testing._loopback import Loopback
+from reclio.testing._loopback import LoopbackService
 
 __all__ = ["Answer", "FakeTmdbServer", "Route"]
 
@@ -50,7 +49,7 @@ Route = Callable[[str, Mapping[str, str]], Answer]
 """Answers a request from its path (without the ``/3`` root) and its query parameters."""
 
 
-class FakeTmdbServer:
+class FakeTmdbServer(LoopbackService):
     """TMDB on 127.0.0.1, from ``route``; start it with ``with`` or `start`/`stop`.
 
     Args:
@@ -84,12 +83,12 @@ class FakeTmdbServer:
         self.first_at: float | None = None
         self.last_at: float | None = None
         self.spans: dict[str, tuple[float, float]] = {}
-        self._loopback = Loopback()
+        super().__init__()
 
     @property
     def base_url(self) -> str:
         """The API root to configure (``http://127.0.0.1:<port>/3``)."""
-        return f"http://127.0.0.1:{self._loopback.port}/3"
+        return f"http://127.0.0.1:{self.port}/3"
 
     @property
     def answered(self) -> int:
@@ -104,26 +103,8 @@ class FakeTmdbServer:
             self.rate_limited = 0
             self.first_at = self.last_at = None
 
-    def start(self) -> FakeTmdbServer:
-        """Listen on an ephemeral loopback port, serving from a daemon thread."""
-        self._loopback.start(_handler(self))
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._loopback.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     def _answer(self, path: str, query: Mapping[str, str]) -> Answer:
         answer = self._admit(path)

@@ -41,14 +41,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
 
 from reclio.domain import OAuthToken
-from reclio.testing._loopback import Loopback
+from reclio.testing._loopback import LoopbackService
 
 __all__ = ["FakeAccount", "FakeList", "FakeTraktServer", "Fault", "Reply"]
 
@@ -124,7 +123,7 @@ class FakeAccount:
     write_times: list[float] = attrs.Factory(list)
 
 
-class FakeTraktServer:
+class FakeTraktServer(LoopbackService):
     """Trakt on 127.0.0.1; start it with ``with`` or `start` / `stop`.
 
     Args:
@@ -176,35 +175,17 @@ class FakeTraktServer:
         self._entry_ids = itertools.count(1001)
         self._last_stamp = 0.0
         self._lock = threading.RLock()
-        self._loopback = Loopback()
+        super().__init__()
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     @property
     def base_url(self) -> str:
         """The API root to configure (``http://127.0.0.1:<port>``)."""
-        return f"http://127.0.0.1:{self._loopback.port}"
+        return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> FakeTraktServer:
-        """Listen on an ephemeral loopback port, serving from a daemon thread."""
-        self._loopback.start(_handler(self))
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._loopback.stop()
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+    def _make_handler(self) -> type[BaseHTTPRequestHandler]:
+        return _handler(self)
 
     # -- seeding -----------------------------------------------------------------------------
 
