@@ -83,11 +83,13 @@ from reclio.ports import (
     LeaseStore,
     ListSink,
     Recommender,
+    SharedVectorIndex,
     StateStore,
     SupportsAclose,
     SupportsPing,
     UserStore,
     VectorIndex,
+    VectorStore,
 )
 
 __all__ = [
@@ -148,6 +150,7 @@ __all__ = [
     "ReclioWarning",
     "Recommender",
     "ReconnectNeeded",
+    "SharedVectorIndex",
     "SourceError",
     "SourceTimeout",
     "SourceUnavailable",
@@ -166,6 +169,7 @@ __all__ = [
     "UserStore",
     "Vector",
     "VectorIndex",
+    "VectorStore",
     "WriteResult",
     "__version__",
     "normalize_rating",

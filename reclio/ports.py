@@ -47,6 +47,7 @@ from reclio.domain import (
 )
 
 __all__ = [
+    "VECTORS_CURSOR",
     "AddonTokenStore",
     "CandidateList",
     "CatalogSource",
@@ -61,11 +62,13 @@ __all__ = [
     "LeaseStore",
     "ListSink",
     "Recommender",
+    "SharedVectorIndex",
     "StateStore",
     "SupportsAclose",
     "SupportsPing",
     "UserStore",
     "VectorIndex",
+    "VectorStore",
 ]
 
 
@@ -289,7 +292,7 @@ class Embedder(Protocol):
         """Names what produces the vectors (the model), cheaply, without loading it.
 
         Content sync embeds a title again when its text or this identity changes, so
-        switching models re-embeds every title and never mixes two models' vectors.
+        switching models re-embeds every title (docs/vectors.md, "Changing the model").
         """
         ...
 

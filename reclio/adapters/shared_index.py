@@ -36,9 +36,9 @@ from reclio.ports import (
     VectorStore,
 )
 
-__all__ = ["INDEX_CURSOR", "IndexSlot", "PublishedIndex", "stored_vectors"]
+__all__ = ["INDEX_CURSOR", "IndexSlot", "MixedLengths", "PublishedIndex", "stored_vectors"]
 
-_log = logging.getLogger("reclio.sync.index")
+_log = logging.getLogger("reclio.adapters.shared_index")
 
 INDEX_CURSOR: Final = "content:index"
 """The state-store cursor naming the published index file (``{kind}-{vectors version}.idx``)."""
@@ -48,6 +48,10 @@ _NO_VERSION: Final = "initial"
 
 _SUFFIX: Final = ".idx"
 _STALE_TEMPORARY_SECONDS: Final = 3600.0
+
+
+class MixedLengths(ValueError):
+    """The stored vectors have more than one length (an embedding model change is part-way)."""
 
 
 class IndexSlot(SharedVectorIndex):
@@ -69,6 +73,7 @@ class IndexSlot(SharedVectorIndex):
         self._factory = factory
         self._current = factory()
         self._version: str | None = None
+        self._mixed_warned: str | None = None
 
     @property
     def version(self) -> str | None:
@@ -113,7 +118,7 @@ class IndexSlot(SharedVectorIndex):
 
         Raises:
             SourceError: the store failed.
-            ValueError: the stored vectors have different dimensions and ``dimension`` is
+            MixedLengths: the stored vectors have different lengths and ``dimension`` is
                 ``None``.
         """
         version = await store.get_cursor(VECTORS_CURSOR)
@@ -126,7 +131,11 @@ class IndexSlot(SharedVectorIndex):
         return len(refs)
 
     async def refresh(self, store: VectorStore) -> bool:
-        """A reader's start-up and periodic check: here the same as `update`.
+        """A reader's start-up and periodic check: `update` with every stored vector.
+
+        Stored vectors of two lengths (content sync is part-way through a new embedding
+        model) leave the current index as it is, with one WARNING per version; the
+        next refresh after content sync finishes picks the new vectors up.
 
         Returns:
             True when the index changed.
@@ -134,7 +143,14 @@ class IndexSlot(SharedVectorIndex):
         Raises:
             SourceError: the store failed.
         """
-        return await self.update(store) is not None
+        try:
+            return await self.update(store) is not None
+        except MixedLengths as exc:
+            version = await store.get_cursor(VECTORS_CURSOR)
+            if self._mixed_warned != version:
+                self._mixed_warned = version
+                _log.warning("kept the current vector index (%d vectors): %s", len(self), exc)
+            return False
 
     def build(self, items: Iterable[tuple[ItemRef, Vector]]) -> None:
         """Build a fresh index from ``items`` (in this thread), then swap it in."""
@@ -239,7 +255,7 @@ class PublishedIndex(IndexSlot):
 
         Raises:
             SourceError: the store failed, or the index file could not be written.
-            ValueError: the stored vectors have different dimensions and ``dimension`` is
+            MixedLengths: the stored vectors have different lengths and ``dimension`` is
                 ``None``.
         """
         version = await store.get_cursor(VECTORS_CURSOR) or _NO_VERSION
@@ -352,7 +368,7 @@ def _digest(text: str) -> str:
 async def stored_vectors(
     store: EmbeddingStore, *, dimension: int | None = None
 ) -> tuple[list[ItemRef], Vector]:
-    """Every stored vector: the refs in store order and one float32 matrix of their rows.
+    """The stored vectors (of one length): refs in store order, one float32 matrix of rows.
 
     One contiguous matrix (not a list of rows) keeps a build's memory at the vectors' size.
 
@@ -363,7 +379,7 @@ async def stored_vectors(
 
     Raises:
         SourceError: the store failed.
-        ValueError: ``dimension`` is ``None`` and the stored vectors have different lengths.
+        MixedLengths: ``dimension`` is ``None`` and the stored vectors have different lengths.
     """
     refs: list[ItemRef] = []
     blocks: list[Vector] = []
@@ -375,10 +391,11 @@ async def stored_vectors(
         lengths.update(len(v) for _, v in kept)
         if len(lengths) > 1:
             msg = (
-                f"stored vectors have {len(lengths)} lengths: the embedding model changed;"
-                " run content sync (reclio sync content) to embed every title again"
+                f"stored vectors have {len(lengths)} lengths: content sync is part-way through"
+                " a new embedding model; the index follows once it has embedded every title"
+                " (reclio sync content)"
             )
-            raise ValueError(msg)
+            raise MixedLengths(msg)
         if kept:
             refs.extend(ref for ref, _ in kept)
             blocks.append(np.asarray([v for _, v in kept], dtype=np.float32))

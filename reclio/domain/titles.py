@@ -104,13 +104,13 @@ class Title:
         payload = json.dumps(attrs.asdict(self, value_serializer=_plain), sort_keys=True)
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
-    def text_hash(self, embedder: str = "") -> str:
-        """A stable digest of `embedding_text` and the ``embedder`` that reads it.
+    def text_hash(self, identity: str) -> str:
+        """A stable digest of `embedding_text` and of the embedder that reads it.
 
         A changed hash means embed again: content sync passes `Embedder.identity`, so a
         changed text and a changed model both count.
         """
-        payload = f"{embedder}\n{self.embedding_text()}" if embedder else self.embedding_text()
+        payload = f"{identity}\n{self.embedding_text()}"
         return hashlib.blake2b(payload.encode(), digest_size=16).hexdigest()
 
 

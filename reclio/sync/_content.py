@@ -167,7 +167,7 @@ class ContentSync:
         carried = await self._fetch_and_store(run, refresh, new, notify)
         await self._store.set_cursor(REFRESH_CURSOR, _dump_refs(carried))
         dimension = await self._push_and_embed(run, notify)
-        await self._rebuild_index(notify, dimension)
+        await self._rebuild_index(run, notify, dimension)
 
     # -- phase 1 -------------------------------------------------------------------------------
 
@@ -379,11 +379,22 @@ class ContentSync:
 
     # -- phase 4 -------------------------------------------------------------------------------
 
-    async def _rebuild_index(self, notify: ProgressCallback, dimension: int | None) -> None:
+    async def _rebuild_index(
+        self, run: Run, notify: ProgressCallback, dimension: int | None
+    ) -> None:
         # Rebuilds (and publishes) only when the stored vectors' version moved. While a new
-        # model's vectors replace an old one's, only those of the dimension embedded now
-        # are indexed.
-        count = await self._index.update(self._store, dimension=dimension)
+        # model's vectors replace an old one's, only those of the new model's length are
+        # indexed (the length embedded now, or the model's own when nothing was).
+        try:
+            count = await self._index.update(self._store, dimension=dimension)
+        except ValueError:
+            try:
+                # An empty batch loads the model off the loop and says its length.
+                dimension = int((await self._embedder.embed([])).shape[1])
+            except SourceError as exc:
+                run.error("embed", exc)
+                return
+            count = await self._index.update(self._store, dimension=dimension)
         if count is not None:
             notify(Progress("index", count, count))
 

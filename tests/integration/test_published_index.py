@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
+import numpy as np
 import pytest
 
 from reclio.adapters.local import LocalRecommender, LocalRecommenderConfig
@@ -109,7 +110,11 @@ class Counted(VectorIndex):
 
 
 class CountingEmbedder(Embedder):
-    """The hashing embedder, counting the texts it embedded; fails once past ``fail_after``."""
+    """The hashing embedder, counting the texts it embedded; fails once past ``fail_after``.
+
+    Given an ``identity`` it stands for another model: its vectors are the hashing
+    embedder's rolled by one coordinate (the same length and neighbours, other values).
+    """
 
     def __init__(
         self, dimension: int = 64, *, identity: str | None = None, fail_after: int | None = None
@@ -118,6 +123,7 @@ class CountingEmbedder(Embedder):
         self.texts = 0
         self.fail_after = fail_after
         self._identity = identity or self.inner.identity
+        self._roll = 0 if identity is None else 1
 
     @property
     def dimension(self) -> int:
@@ -132,7 +138,7 @@ class CountingEmbedder(Embedder):
             msg = "the model ran out of memory"
             raise SourceUnavailable(msg, service="embedder", operation="embed")
         self.texts += len(texts)
-        return await self.inner.embed(texts)
+        return np.roll(await self.inner.embed(texts), self._roll, axis=1)
 
 
 @attrs.define
@@ -306,7 +312,7 @@ async def test_a_reader_of_another_kind_does_not_load(
     await world.content.run()
     other = IndexKind("other-kind", world.kind.make)
     reader, counts = world.reader(other)
-    with caplog.at_level(logging.WARNING, logger="reclio.sync.index"):
+    with caplog.at_level(logging.WARNING, logger="reclio.adapters.shared_index"):
         assert await reader.refresh(world.store) is False
         assert await reader.refresh(world.store) is False
     assert counts.loads == 0
@@ -324,7 +330,7 @@ async def test_a_vanished_file_is_logged_and_republished(
     assert name is not None
     (world.directory / name).unlink()
     reader, _ = world.reader()
-    with caplog.at_level(logging.WARNING, logger="reclio.sync.index"):
+    with caplog.at_level(logging.WARNING, logger="reclio.adapters.shared_index"):
         assert await reader.refresh(world.store) is False
     assert "could not load the published vector index" in caplog.text
     assert len(reader) == 0
@@ -375,8 +381,12 @@ async def test_a_new_embedding_model_embeds_every_title_again(
     second = await world.content.run()
     assert second.embedded == new.texts == 100
     assert len(world.writer) == 100
-    query = (await new.embed(["space ship planet"]))[0]
-    assert len(world.writer.nearest(query, k=3)) == 3  # the index holds the new model's length
+    # Every indexed vector is the new model's: each title is its own nearest, at cosine 1.
+    for title in world.catalog.titles[::10]:
+        query = (await new.embed([title.embedding_text()]))[0]
+        [(ref, score)] = world.writer.nearest(query, k=1)
+        assert score == pytest.approx(1.0, abs=1e-5)
+        assert world.writer.nearest(ref, k=3) == world.writer.nearest(title.ref, k=3)
     third = await world.content.run()
     assert third.embedded == 0
 
@@ -395,12 +405,24 @@ async def test_an_interrupted_model_change_indexes_only_the_new_model(tmp_path: 
     assert await reader.refresh(world.store) is True
     assert len(reader) == 40
 
+    # A reader of the stored vectors (no published file) keeps its index meanwhile.
+    slot = IndexSlot(world.kind.make)
+    assert await rebuild_index(world.store, slot) == 0
+    assert await slot.refresh(world.store) is False
+    # A run that embeds nothing still indexes the new model's 40, and does not fail.
+    switch_embedder(world, CountingEmbedder(32, fail_after=0), batch_size=20)
+    idle = await world.content.run()
+    assert (idle.embedded, idle.failed) == (0, 60)
+    assert len(world.writer) == 40
+
     switch_embedder(world, CountingEmbedder(32), batch_size=20)
     mended = await world.content.run()
     assert (mended.embedded, mended.failed) == (60, 0)
     assert len(world.writer) == 100
     assert await reader.refresh(world.store) is True
     assert len(reader) == 100
+    assert await slot.refresh(world.store) is True
+    assert len(slot) == 100
 
 
 def test_kinds_are_file_name_stems(tmp_path: Path) -> None:

@@ -102,7 +102,7 @@ async def test_refresh_fetches_and_stores_as_content_sync_would():
     """--refresh stores the fetched title with its content hash, keeping confirmed hashes."""
     store = InMemoryStateStore()
     old = attrs.evolve(FIGHT_CLUB, popularity=1.0)
-    pushed = CatalogRecord(old, old.content_hash(), old.content_hash(), old.text_hash())
+    pushed = CatalogRecord(old, old.content_hash(), old.content_hash(), old.text_hash("model"))
     await store.put_titles([pushed])
     source = InMemoryCatalogSource([FIGHT_CLUB])
 
@@ -115,7 +115,7 @@ async def test_refresh_fetches_and_stores_as_content_sync_would():
     assert record.content_hash == FIGHT_CLUB.content_hash()
     assert record.synced_hash == old.content_hash()  # still needs a push
     assert record.needs_push
-    assert record.embedded_hash == old.text_hash()  # same text: no new embedding needed
+    assert record.embedded_hash == old.text_hash("model")  # same text: no new embedding needed
 
 
 @pytest.mark.anyio

@@ -799,9 +799,9 @@ class StateStoreContract:
         title = _title(ItemRef.movie(3))
         await store.put_titles([CatalogRecord.of(title)])
         await store.put_embeddings([(title.ref, "old", _vector(1.0, 0.0))])
-        await store.put_embeddings([(title.ref, title.text_hash(), _vector(0.0, 1.0))])
+        await store.put_embeddings([(title.ref, title.text_hash("model"), _vector(0.0, 1.0))])
         (record,) = await store.get_titles([title.ref])
-        assert record.embedded_hash == title.text_hash()
+        assert record.embedded_hash == title.text_hash("model")
         (batch,) = await _all_vectors(store, 10)
         assert [(ref, vec.tolist()) for ref, vec in batch] == [(title.ref, [0.0, 1.0])]
 

@@ -260,7 +260,7 @@ async def test_user_state_round_trip_property(store: SqliteStateStore, state: Us
 @given(title=rst.titles())
 async def test_title_round_trip_property(store: SqliteStateStore, title: Title) -> None:
     """Any Title survives the store unchanged, with its hashes."""
-    record = CatalogRecord(title, title.content_hash(), "s", title.text_hash())
+    record = CatalogRecord(title, title.content_hash(), "s", title.text_hash("model"))
     await store.put_titles([record])
     assert list(await store.get_titles([title.ref])) == [record]
 
