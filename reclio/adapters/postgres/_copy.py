@@ -111,12 +111,16 @@ async def copy_sqlite_state(source: str | Path, target: PostgresStateStore) -> C
 
 async def _copy(sqlite: SqliteStateStore, target: PostgresStateStore, path: Path) -> CopyReport:
     counts = dict.fromkeys(attrs.fields_dict(CopyReport), 0)
-    async for records in sqlite.iter_titles(batch_size=_BATCH):
-        await target.put_titles(records)
-        counts["titles"] += len(records)
     uri = await asyncio.to_thread(lambda: path.resolve().as_uri())
     raw = sqlite3.connect(f"{uri}?mode=ro", uri=True)
     try:
+        # Checked before anything is written: a bad token row never leaves a half copy.
+        for batch in _rows(raw, "SELECT user_id, token_hash FROM addon_tokens"):
+            for user_id, token_hash in batch:
+                _checked_digest(user_id, token_hash)
+        async for records in sqlite.iter_titles(batch_size=_BATCH):
+            await target.put_titles(records)
+            counts["titles"] += len(records)
         for batch in _rows(raw, "SELECT media_type, tmdb_id, text_hash, vector FROM embeddings"):
             await target.put_embeddings(
                 [
@@ -156,7 +160,7 @@ async def _copy_rows(
             counts["credentials"] += 1
     for batch in _rows(raw, "SELECT user_id, token_hash FROM addon_tokens ORDER BY user_id"):
         for user_id, token_hash in batch:
-            await target.set_addon_token(user_id, _digest(user_id, token_hash))
+            await target.set_addon_token(user_id, _checked_digest(user_id, token_hash))
             counts["addon_tokens"] += 1
     for batch in _rows(raw, "SELECT user_id, at FROM feed_requests ORDER BY at"):
         await target.record_feed_requests([(user, _instant(at)) for user, at in batch])
@@ -169,7 +173,7 @@ async def _copy_rows(
     # copied one would only block the target's workers until it expired.
 
 
-def _digest(user_id: str, token_hash: object) -> str:
+def _checked_digest(user_id: str, token_hash: object) -> str:
     """A stored addon token hash, checked: only a digest may reach the target, never a token."""
     if not isinstance(token_hash, str) or _DIGEST.fullmatch(token_hash) is None:
         msg = (

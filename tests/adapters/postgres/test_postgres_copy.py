@@ -201,6 +201,9 @@ async def test_a_stored_token_that_is_no_digest_stops_the_copy(
             await copy_sqlite_state(path, target)
         assert "SECRET" not in str(caught.value)
         assert await target.addon_token_owner(plaintext) is None
+        # Refused before the first write: the target stays empty, so a rerun is accepted.
+        assert await target.user_ids() == []
+        assert [batch async for batch in target.iter_titles(batch_size=1)] == []
     finally:
         await target.aclose()
     assert plaintext not in await _dump(url, "reclio")
