@@ -53,9 +53,11 @@ from reclio.ports import VectorIndex
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "ml-latest-small"
 K = 10
-ANNOY_SEARCH_K = (2_000, 5_000, 10_000, 20_000, 40_000, 80_000)
+ANNOY_SEARCH_K = (2_000, 5_000, 6_000, 7_000, 8_000, 10_000, 20_000, 40_000, 80_000)
+"""Finer around the 1 ms bound (5,000 to 10,000), where Annoy's best under it lies."""
 ANNOY_MORE_TREES = 200
-"""A second Annoy build with four times the default trees, on the same ``search_k`` grid."""
+ANNOY_MORE_TREES_SEARCH_K = (5_000, 6_000, 7_000, 10_000, 20_000)
+"""A second Annoy build with four times the default trees, on part of the same grid."""
 VOYAGER_EF = (10, 20, 40, 80, 160)
 NOISE_SCALE = 0.6
 PROBES = (("Toy Story", 1995), ("Alien", 1979), ("The Godfather", 1972), ("Heat", 1995))
@@ -234,7 +236,7 @@ def measure_set(label: str, matrix: np.ndarray, n_queries: int, workdir: Path) -
     more_path = workdir / f"{label}-{ANNOY_MORE_TREES}.ann"
     more = VectorConfig(annoy_trees=ANNOY_MORE_TREES)
     _, files = build_save_load(lambda: AnnoyVectorIndex(more), pairs, more_path)
-    for search_k in ANNOY_SEARCH_K[1:4]:
+    for search_k in ANNOY_MORE_TREES_SEARCH_K:
         tuned = AnnoyVectorIndex(
             VectorConfig(annoy_trees=ANNOY_MORE_TREES, annoy_search_k=search_k)
         )
@@ -382,7 +384,7 @@ def main() -> None:
         )
     if annoy_best is not None:
         print(
-            f"  annoy, best recall of any measured setting with p50 < 1 ms:"
+            f"  annoy, best recall of the settings measured with p50 < 1 ms:"
             f" {annoy_best['recall_at_10']:.4f} (trees={annoy_best['trees']},"
             f" search_k={annoy_best['search_k']}); any setting meets the target:"
             f" {'yes' if annoy_any_ok else 'no'}"
