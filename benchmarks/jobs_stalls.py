@@ -161,7 +161,7 @@ def _cause(samples: list[tuple[str, ...]], *, waited: bool) -> str:
     """
     if not samples:
         if waited:
-            return "(no sample: the interpreter lock was held elsewhere: a full collection?)"
+            return "(no sample: the lock was held elsewhere: a full collection, or a C call)"
         return "(no sample: the stall was shorter than a sample round)"
     seen: collections.Counter[str] = collections.Counter()
     for stack in samples:
