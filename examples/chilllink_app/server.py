@@ -17,6 +17,7 @@ from starlette.routing import Mount, Route
 from examples.chilllink_app.admin import AdminGuard, AdminSecret, admin_routes, run_sweep
 from examples.chilllink_app.feeds import FeedsEndpoint, FeedsService, ManifestEndpoint
 from examples.chilllink_app.health import healthz, publish
+from examples.chilllink_app.heap import FREEZE_INTERVAL, HeapFreezer
 from examples.chilllink_app.jobs import JobBoard, Periodic, Scheduler, worker_name
 from reclio import bootstrap
 from reclio.config import AppConfig, ReclioConfig
@@ -125,6 +126,7 @@ def create_app(
     scheduler_tick: float = 60.0,
     reuse_users: int = 10_000,
     count_window: float = 60.0,
+    freeze_interval: float | None = FREEZE_INTERVAL,
 ) -> Starlette:
     """The ChillLink app. Nothing is read or opened until the server starts it (lifespan).
 
@@ -137,6 +139,9 @@ def create_app(
             unchanged (`FeedsService`); 0 builds every body afresh.
         count_window: Seconds in which a user's ``/feeds`` requests count once (they set
             the sync cadence); 0 counts every request.
+        freeze_interval: Seconds between freezes of the long-lived objects, which keeps
+            the collector's full passes (and so the loop's stalls) short (`HeapFreezer`);
+            ``None`` leaves the collector alone.
     """
 
     @asynccontextmanager
@@ -174,6 +179,9 @@ def create_app(
                     tick=scheduler_tick,
                 )
             app.state.reclio = state
+            freezer = HeapFreezer(freeze_interval) if freeze_interval is not None else None
+            if freezer is not None:
+                freezer.start()
             if state.scheduler is not None:
                 state.scheduler.start()
             try:
@@ -182,6 +190,8 @@ def create_app(
                 if state.scheduler is not None:
                     await state.scheduler.aclose()
                 await board.aclose()
+                if freezer is not None:
+                    await freezer.aclose()
 
     manifest = ManifestEndpoint()
     return Starlette(

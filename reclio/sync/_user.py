@@ -515,7 +515,7 @@ class UserSync:
             seed = state.highest_rated(media)
             if seed is not None and _may_be_cold(recommended[media], media, seen, config):
                 # Cold start's source, which needs no recommender (also when it failed).
-                seeds[media] = self._nearest(seed.ref, media, config.recommended_count, seen)
+                seeds[media] = await self._nearest(seed.ref, media, config.recommended_count, seen)
             anchor = state.last_watched(media)
             if anchor is not None:
                 anchors[media] = anchor.ref
@@ -529,7 +529,7 @@ class UserSync:
                         target_user=state.user_id,
                     ),
                 )
-                anchor_vectors[media] = self._nearest(
+                anchor_vectors[media] = await self._nearest(
                     anchor.ref, media, config.because_watched_count, seen
                 )
         sources = PickSources(
@@ -548,10 +548,18 @@ class UserSync:
             rules=self._rules,
         )
 
-    def _nearest(
+    async def _nearest(
         self, ref: ItemRef, media: MediaType, count: int, seen: Collection[ItemRef]
     ) -> list[ItemRef]:
-        hits = self._index.nearest(ref, k=count + _MARGIN, media_type=media, exclude=seen)
+        """The index's neighbours of ``ref``, in a worker thread.
+
+        A query is a matrix product (an exact index) or a graph walk: milliseconds, and
+        longer when the BLAS threads it waits for are busy; the event loop serving
+        ``/feeds`` never waits for it. The slot swaps in rebuilt indexes whole, so a query
+        in flight reads one index throughout.
+        """
+        index, k = self._index, count + _MARGIN
+        hits = await asyncio.to_thread(index.nearest, ref, k=k, media_type=media, exclude=seen)
         return [hit for hit, _score in hits]
 
     async def _genres_for_exclusion(

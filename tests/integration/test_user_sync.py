@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -678,3 +679,25 @@ async def test_cold_start_needs_no_recommender_for_a_new_user(make_world):
     record = state.managed_list(ManagedListKind.RECOMMENDED_MOVIES)
     assert record is not None
     assert record.synced_ok
+
+
+@pytest.mark.anyio
+async def test_vector_queries_run_off_the_event_loop(make_world, monkeypatch):
+    """Because You Watched and cold start read the vector index in a worker thread: a query
+    (a matrix product that may wait on busy BLAS threads) never holds up the loop."""
+    world = make_world()
+    await ready(world, ["user0"])
+    threads = []
+    nearest = world.slot.nearest
+
+    def spy(query, **options):
+        threads.append(threading.get_ident())
+        return nearest(query, **options)
+
+    monkeypatch.setattr(world.slot, "nearest", spy)
+    world.recorder.cap_recommend = 2  # cold start reads the index too
+    await world.users.sync("user0", force=True)
+    picks = await world.list_items("user0", ManagedListKind.BECAUSE_WATCHED_MOVIES)
+    assert picks
+    assert len(threads) >= 3  # both anchors, and the cold start's seed
+    assert threading.get_ident() not in threads

@@ -12,9 +12,10 @@ import asyncio
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from reclio.domain import (
     AccountLimits,
@@ -31,6 +32,7 @@ from reclio.ports import ListSink
 __all__ = ["SqliteListSink"]
 
 _SERVICE = "sqlite-lists"
+_T = TypeVar("_T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embedded_lists (
@@ -49,8 +51,8 @@ class SqliteListSink(ListSink):
 
     List ids are unique across users, as Trakt's are; `ensure_list` adopts the first list
     with the same name before creating one; `apply` follows `ListDiff.apply` and is all or
-    nothing (limits are checked before anything changes). Writes run in a worker thread, so
-    a writer waiting on the file's lock never stalls the event loop.
+    nothing (limits are checked before anything changes). Reads and writes run in a worker
+    thread, so one waiting on the file's lock never stalls the event loop.
 
     Stability: caller-stable; implementer: internal.
 
@@ -130,6 +132,17 @@ class SqliteListSink(ListSink):
             raise SourceError(msg, service=_SERVICE, operation=operation)
         return row[0], [ItemRef.parse(item) for item in json.loads(row[1])]
 
+    async def _call(self, work: Callable[..., _T], *args: object) -> _T:
+        """Run ``work(*args)`` in a worker thread (inline on a private in-memory database).
+
+        Reads too: they take the same lock as a write, which may be waiting on the file's
+        lock (another connection's write), and decode every item; neither may hold up the
+        event loop that serves ``/feeds``.
+        """
+        if self._inline:
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
+
     # -- the port ----------------------------------------------------------------------------
 
     async def account(self, user_id: str) -> ListAccount:
@@ -138,6 +151,9 @@ class SqliteListSink(ListSink):
         Raises:
             SourceError: the file failed.
         """
+        return await self._call(self._account, user_id)
+
+    def _account(self, user_id: str) -> ListAccount:
         with self._translate("account"), self._lock:
             rows = self._db.execute(
                 "SELECT list_id, name, items FROM embedded_lists WHERE user_id = ? "
@@ -161,9 +177,7 @@ class SqliteListSink(ListSink):
             AccountLimitExceeded: creating it would exceed the account's list limit.
             SourceError: the file failed.
         """
-        if self._inline:
-            return self._ensure_list(user_id, name, description)
-        return await asyncio.to_thread(self._ensure_list, user_id, name, description)
+        return await self._call(self._ensure_list, user_id, name, description)
 
     def _ensure_list(self, user_id: str, name: str, description: str) -> ListHandle:
         with self._translate("ensure_list"), self._transaction() as db:
@@ -192,8 +206,7 @@ class SqliteListSink(ListSink):
         Raises:
             SourceError: the user holds no list with this id, or the file failed.
         """
-        with self._translate("snapshot"), self._lock:
-            refs = self._row(user_id, list_id, "snapshot")[1]
+        refs = await self._call(self._items, user_id, list_id, "snapshot")
         return ListSnapshot(list_id, [ListEntry(ref) for ref in refs])
 
     async def items(self, user_id: str, list_id: int) -> Sequence[ItemRef]:
@@ -202,8 +215,11 @@ class SqliteListSink(ListSink):
         Raises:
             SourceError: the user holds no list with this id, or the file failed.
         """
-        with self._translate("items"), self._lock:
-            return self._row(user_id, list_id, "items")[1]
+        return await self._call(self._items, user_id, list_id, "items")
+
+    def _items(self, user_id: str, list_id: int, operation: str) -> list[ItemRef]:
+        with self._translate(operation), self._lock:
+            return self._row(user_id, list_id, operation)[1]
 
     async def apply(
         self,
@@ -219,9 +235,7 @@ class SqliteListSink(ListSink):
             AccountLimitExceeded: the list would hold more items than the account allows.
             SourceError: the user holds no list with this id, or the file failed.
         """
-        if self._inline:
-            return self._apply(user_id, list_id, diff)
-        return await asyncio.to_thread(self._apply, user_id, list_id, diff)
+        return await self._call(self._apply, user_id, list_id, diff)
 
     def _apply(self, user_id: str, list_id: int, diff: ListDiff) -> ListHandle:
         with self._translate("apply"), self._transaction() as db:

@@ -7,19 +7,24 @@ import threading
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+from unittest.mock import patch
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import given
 from hypothesis import strategies as st
 
 from reclio.adapters.local import LocalRecommender, LocalRecommenderConfig
+from reclio.adapters.local import _model as model_module
 from reclio.adapters.local import _recommender as engine_module
 from reclio.domain import Interaction, InteractionKind, ItemRef, MediaType, Title
 from reclio.testing.contracts.recommender import checkerboard
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    import numpy.typing as npt
 
     from reclio.adapters.local._model import FittedModel
 
@@ -314,3 +319,60 @@ def test_training_arrays_hold_each_pair_once_and_its_newest_watch(
     )
     assert sorted(order) == sorted((*pair, at) for pair, at in newest.items())
     assert training.n_items == 6
+
+
+def _spd(draw_size: int, seed: int, ridge: float) -> npt.NDArray[np.float32]:
+    """A Gram matrix plus a ridge, as EASE inverts: symmetric positive definite."""
+    rng = np.random.default_rng(seed)
+    rows = (rng.random((draw_size + 3, draw_size)) < 0.3).astype(np.float32)
+    gram = rows.T @ rows
+    gram[np.diag_indices_from(gram)] += np.float32(ridge)
+    return gram
+
+
+@given(st.integers(1, 40), st.integers(0, 2**32 - 1), st.floats(0.5, 200.0))
+def test_the_inverse_by_blocks_is_the_inverse(size: int, seed: int, ridge: float) -> None:
+    """With blocks of at most 4 rows, the Schur-complement inverse is the inverse, as close
+    to the exact one as a single factorization of the whole matrix."""
+    matrix = _spd(size, seed, ridge)
+    exact = np.linalg.inv(matrix.astype(np.float64))
+    whole = model_module._cholesky_inverse(matrix)
+    with patch.object(model_module, "_LEAF", 4):
+        blocks = model_module._spd_inverse(matrix)
+    scale = float(np.abs(exact).max())
+    assert np.abs(whole - exact).max() <= 1e-4 * scale
+    assert np.abs(blocks - exact).max() <= 1e-4 * scale
+    assert np.allclose(blocks, blocks.T, atol=1e-5 * scale)
+    assert np.allclose(blocks @ matrix, np.eye(size), atol=1e-3)
+
+
+def test_ease_factorizes_small_blocks_only() -> None:
+    """One LAPACK call on the whole Gram matrix held the interpreter lock for seconds (the
+    event loop stalled, the fit's worker thread notwithstanding): EASE factorizes no block
+    larger than ``_LEAF`` rows, and fits the same weights as one call on the whole."""
+    rng = np.random.default_rng(3)
+    matrix = sp.csr_matrix((rng.random((60, 30)) < 0.2).astype(np.float32))
+    sizes: list[int] = []
+    real = model_module._cholesky_inverse
+
+    def spy(block: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        sizes.append(block.shape[0])
+        return real(block)
+
+    whole = model_module.fit_ease(matrix, l2=10.0)
+    with (
+        patch.object(model_module, "_LEAF", 8),
+        patch.object(model_module, "_cholesky_inverse", spy),
+    ):
+        blocked = model_module.fit_ease(matrix, l2=10.0)
+    assert sizes
+    assert max(sizes) <= 8
+    assert sum(sizes) == whole.dense.shape[0]  # every row inverted once, in some leaf
+    assert np.allclose(blocked.dense, whole.dense, atol=1e-6)
+
+
+def test_a_matrix_that_is_not_positive_definite_is_refused_by_blocks() -> None:
+    """The block that is not positive definite says so, naming the fix."""
+    matrix = -np.eye(12, dtype=np.float32)
+    with patch.object(model_module, "_LEAF", 4), pytest.raises(ValueError, match="raise l2"):
+        model_module._spd_inverse(matrix)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,33 @@ async def test_a_read_only_sink_never_creates_the_table(tmp_path: Path) -> None:
         await sink.ensure_list("ann", "x")
     await sink.aclose()
     assert path.stat().st_size == size
+
+
+async def test_every_call_on_a_file_runs_off_the_event_loop(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Reads as well as writes run in a worker thread: each takes the lock a write may hold
+    while it waits for the file (another connection's write), which must never be the
+    loop's wait."""
+    sink = SqliteListSink(tmp_path / "state.sqlite3")
+    seen: list[tuple[str, int]] = []
+    translate = sink._translate  # every operation passes through it
+
+    @contextmanager
+    def spy(operation: str) -> Iterator[None]:
+        seen.append((operation, threading.get_ident()))
+        with translate(operation):
+            yield
+
+    monkeypatch.setattr(sink, "_translate", spy)
+    handle = await sink.ensure_list("ann", "Reclio • Recommended Movies")
+    await sink.apply("ann", handle.list_id, ListDiff(add=(ItemRef.movie(1), ItemRef.movie(2))))
+    account = await sink.account("ann")
+    snapshot = await sink.snapshot("ann", handle.list_id)
+    items = await sink.items("ann", handle.list_id)
+    await sink.aclose()
+    assert [h.item_count for h in account.lists] == [2]
+    assert [e.ref for e in snapshot.entries] == list(items) == [ItemRef.movie(1), ItemRef.movie(2)]
+    assert [op for op, _ in seen] == ["ensure_list", "apply", "account", "snapshot", "items"]
+    loop = threading.get_ident()
+    assert all(thread != loop for _, thread in seen)
