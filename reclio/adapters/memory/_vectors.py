@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
+from typing import Final
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -23,6 +25,19 @@ from reclio.ports import VectorIndex
 _SERVICE = "exact-index"
 
 
+@attrs.frozen
+class _Built:
+    """One build: swapped in by one assignment, so a query in another thread never mixes two."""
+
+    refs: list[ItemRef]
+    row: dict[ItemRef, int]
+    media: npt.NDArray[np.uint8]
+    matrix: Vector
+
+
+_EMPTY: Final = _Built([], {}, np.zeros(0, dtype=np.uint8), np.zeros((0, 0), dtype=np.float32))
+
+
 class ExactVectorIndex(VectorIndex):
     """**VectorIndex** that compares the query with every vector (a matrix product).
 
@@ -37,10 +52,7 @@ class ExactVectorIndex(VectorIndex):
     """
 
     def __init__(self) -> None:
-        self._refs: list[ItemRef] = []
-        self._row: dict[ItemRef, int] = {}
-        self._media = np.zeros(0, dtype=np.uint8)
-        self._matrix: Vector = np.zeros((0, 0), dtype=np.float32)
+        self._built = _EMPTY
 
     def build(self, items: Iterable[tuple[ItemRef, Vector]]) -> None:
         """Replace the index with these vectors; a ref given twice keeps its last vector.
@@ -66,17 +78,18 @@ class ExactVectorIndex(VectorIndex):
         Raises:
             ValueError: a query vector of the wrong dimension.
         """
-        if k < 1 or not self._refs:
+        built = self._built  # one build for the whole query
+        if k < 1 or not built.refs:
             return []
-        vector = self._query_vector(query)
+        vector = _query_vector(built, query)
         if vector is None:
             return []
         if isinstance(query, ItemRef):
             exclude = {*exclude, query}
-        scores = self._matrix @ vector
+        scores = built.matrix @ vector
         if media_type is not None:
-            scores = np.where(self._media == _MEDIA_CODES[media_type], scores, -np.inf)
-        excluded = [row for row in map(self._row.get, exclude) if row is not None]
+            scores = np.where(built.media == _MEDIA_CODES[media_type], scores, -np.inf)
+        excluded = [row for row in map(built.row.get, exclude) if row is not None]
         if excluded:
             scores[excluded] = -np.inf
         if k < scores.shape[0]:
@@ -84,23 +97,18 @@ class ExactVectorIndex(VectorIndex):
             top = np.argpartition(-scores, k - 1)[:k]
         else:
             top = np.arange(scores.shape[0])
-        hits = [(float(scores[i]), self._refs[i]) for i in top.tolist() if scores[i] > -np.inf]
+        hits = [(float(scores[i]), built.refs[i]) for i in top.tolist() if scores[i] > -np.inf]
         hits.sort(key=lambda hit: (-hit[0], hit[1]))
         return [(ref, score) for score, ref in hits]
 
-    def _query_vector(self, query: ItemRef | Vector) -> Vector | None:
-        if isinstance(query, ItemRef):
-            row = self._row.get(query)
-            return None if row is None else self._matrix[row]
-        return unit_query(query, int(self._matrix.shape[1]))
-
     def __len__(self) -> int:
-        return len(self._refs)
+        return len(self._built.refs)
 
     @property
     def dimension(self) -> int:
         """Length of the vectors held (0 when empty)."""
-        return int(self._matrix.shape[1]) if self._refs else 0
+        built = self._built
+        return int(built.matrix.shape[1]) if built.refs else 0
 
     def save(self, path: Path) -> None:
         """Write the index to ``path`` as ``.npz`` (the name is used exactly as given).
@@ -111,12 +119,13 @@ class ExactVectorIndex(VectorIndex):
         Raises:
             SourceUnavailable: the file could not be written.
         """
-        tmdb_ids = np.array([ref.tmdb_id for ref in self._refs], dtype=np.int64)
+        built = self._built
+        tmdb_ids = np.array([ref.tmdb_id for ref in built.refs], dtype=np.int64)
 
         def write(target: Path) -> None:
             # A file object, because np.savez appends ".npz" to a path that lacks it.
             with target.open("wb") as handle:
-                np.savez(handle, vectors=self._matrix, media=self._media, tmdb_ids=tmdb_ids)
+                np.savez(handle, vectors=built.matrix, media=built.media, tmdb_ids=tmdb_ids)
 
         with translate(_SERVICE, "save", path):
             atomic_write(Path(path), write)
@@ -139,6 +148,13 @@ class ExactVectorIndex(VectorIndex):
         self._install(refs, matrix)
 
     def _install(self, refs: list[ItemRef], matrix: Vector) -> None:
-        # Built aside, swapped in at the end: a reader never sees half an index.
+        # Built aside, swapped in by one assignment: a reader never sees half an index.
         row = {ref: i for i, ref in enumerate(refs)}
-        self._refs, self._row, self._media, self._matrix = refs, row, media_codes(refs), matrix
+        self._built = _Built(refs, row, media_codes(refs), matrix)
+
+
+def _query_vector(built: _Built, query: ItemRef | Vector) -> Vector | None:
+    if isinstance(query, ItemRef):
+        row = built.row.get(query)
+        return None if row is None else built.matrix[row]
+    return unit_query(query, int(built.matrix.shape[1]))
